@@ -1,0 +1,1 @@
+"""The OpenClaw Gateway client (WebSocket control plane) and its simulator."""

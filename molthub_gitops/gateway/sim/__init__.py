@@ -1,0 +1,1 @@
+"""A protocol-faithful OpenClaw Gateway simulator over real WebSockets on loopback."""

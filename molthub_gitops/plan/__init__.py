@@ -1,0 +1,1 @@
+"""Planning: desired-vs-desired and desired-vs-observed diffs, rollout waves (pure)."""

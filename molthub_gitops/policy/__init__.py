@@ -1,0 +1,1 @@
+"""Policy: rule types, built-in packs and exceptions -> findings (pure)."""

@@ -1,0 +1,1 @@
+"""Deployment targets: where bots run (existing, simulated, and later the clouds)."""

@@ -1,0 +1,1 @@
+"""Rendering: layering, merge strategies, selectors, templating, provenance -> rendered bots."""

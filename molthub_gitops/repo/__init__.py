@@ -1,0 +1,1 @@
+"""Reading a config repository from a directory or a Git revision; bundled resources."""

@@ -1,0 +1,1 @@
+"""Reports: findings and diffs -> text, json, sarif, github, junit, markdown (pure)."""

@@ -1,0 +1,1 @@
+"""The sync daemon: source watcher, reconciler, rollout executor, state and write-back."""

@@ -1,0 +1,1 @@
+"""The aiohttp status application and webhook receivers."""
