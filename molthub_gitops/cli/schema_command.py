@@ -1,7 +1,50 @@
-"""Placeholder: commands registered by this module (being written)."""
+"""`molthub schema`: write (or check) the JSON Schemas of the molthub documents."""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 import click
+
+from molthub_gitops.errors import InputError
+from molthub_gitops.repo.resources import (
+    default_schema_out_dir,
+    stale_schema_files,
+    write_schema_files,
+)
+
+
+@click.command("schema")
+@click.option(
+    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Directory to write into (default: schemas/ of the source checkout, else ./schemas).",
+)
+@click.option(
+    "--check", is_flag=True,
+    help="Write nothing; exit 1 when a schema file is missing or out of date.",
+)
+def schema_command(out_dir: Path | None, check: bool) -> None:
+    """Write the draft-07 JSON Schemas of the documents (for editors and CI)."""
+    target = out_dir if out_dir is not None else default_schema_out_dir()
+    if check:
+        stale = stale_schema_files(target)
+        for name in stale:
+            click.echo(f"{target / name}: out of date; run `molthub schema`", err=True)
+        if stale:
+            raise SystemExit(1)
+        click.echo(f"{target}: schemas are up to date")
+        return
+    try:
+        changed = write_schema_files(target)
+    except InputError as exc:
+        click.echo(exc.format(), err=True)
+        raise SystemExit(2) from None
+    for path in changed:
+        click.echo(f"wrote {path}")
+    if not changed:
+        click.echo(f"{target}: schemas are up to date")
 
 
 def register(group: click.Group) -> None:
     """Add this module's commands to the `molthub` group."""
+    group.add_command(schema_command)

@@ -37,14 +37,13 @@ Duration = Annotated[
     Field(
         pattern=r"^(\d+h)?(\d+m)?(\d+(\.\d+)?s)?(\d+ms)?$",
         min_length=2,
-        description="A duration such as 30s, 5m, 1h30m or 250ms.",
     ),
 ]
-Name = Annotated[str, Field(pattern=NAME_PATTERN, description="A DNS-label name.")]
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 JsonObject = dict[str, Any]
 Environment = Annotated[
     str,
-    Field(pattern=NAME_PATTERN, description="Environment name, e.g. dev, staging, prod."),
+    Field(pattern=NAME_PATTERN),
 ]
 
 
@@ -85,8 +84,6 @@ ConfigPath = Annotated[
     Field(
         min_length=1,
         pattern=r"^[A-Za-z0-9_$*-]+(\.[A-Za-z0-9_$*-]+)*$",
-        description="A dotted path into the OpenClaw config, e.g. gateway.auth.mode; "
-        "'*' matches any one key.",
     ),
 ]
 
@@ -358,7 +355,7 @@ class FleetSpec(Strict):
     description: str = ""
     """What this fleet is for."""
     environment: Environment
-    """Environment of every bot in the fleet."""
+    """Environment of every bot in the fleet (dev, staging, prod...)."""
     template: Name
     """Template every bot starts from."""
     parameters: JsonObject = Field(default_factory=dict)
