@@ -268,15 +268,7 @@ class GitTree:
     def _open(self) -> None:
         if self._tree is not None:
             return
-        try:
-            repo = pygit2.Repository(str(self.repo_path),
-                                     pygit2.enums.RepositoryOpenFlag.NO_SEARCH)
-        except pygit2.GitError:
-            raise InputError.single(
-                "not-a-git-repository", f"{self.repo_path} is not a Git repository",
-                Location(str(self.repo_path)),
-                "give the path of a Git repository's root (the directory holding .git), "
-                "or leave out --rev to read the directory as it is") from None
+        repo, prefix = self._discover()
         try:
             obj = repo.revparse_single(self.rev)
             commit = obj.peel(pygit2.Commit)
@@ -289,9 +281,44 @@ class GitTree:
                 Location(str(self.repo_path)),
                 "give a branch, a tag, a commit id or an expression such as HEAD~1"
                 + known) from None
+        tree = commit.tree
+        if prefix:
+            try:
+                tree = tree[prefix]
+            except KeyError:
+                tree = None
+            if tree is None or tree.filemode != _MODE_TREE:
+                raise InputError.single(
+                    "not-found", f"{prefix!r} does not exist at revision {self.rev!r}",
+                    Location(str(self.repo_path)),
+                    "check the path and the revision (the folder may have been added later)")
+            tree = repo[tree.id]
         self._repo = repo
-        self._tree = commit.tree
+        self._tree = tree
         self.commit_id = str(commit.id)
+
+    def _discover(self) -> tuple[Any, str]:
+        """The repository holding ``repo_path`` and the path of ``repo_path`` inside it
+        ('' at its root), so a config repository may live in a folder of a larger one."""
+        not_git = InputError.single(
+            "not-a-git-repository", f"{self.repo_path} is not in a Git repository",
+            Location(str(self.repo_path)),
+            "give a folder inside a Git repository, "
+            "or leave out --rev to read the directory as it is")
+        found = pygit2.discover_repository(str(self.repo_path))
+        if found is None:
+            raise not_git
+        try:
+            repo = pygit2.Repository(found)
+        except pygit2.GitError:
+            raise not_git from None
+        top = Path(repo.path) if repo.is_bare else Path(repo.workdir)
+        try:
+            rel = self.repo_path.resolve().relative_to(top.resolve())
+        except ValueError:
+            rel = Path()
+        prefix = "" if str(rel) == "." else rel.as_posix()
+        return repo, prefix
 
     def _entry(self, rel: str) -> Any:
         found = self._entries.get(rel)

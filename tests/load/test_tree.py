@@ -168,16 +168,35 @@ def test_not_a_git_repository(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         load_revision(tmp_path / "plain", "HEAD")
     assert info.value.problems[0].code == "not-a-git-repository"
-    # a subdirectory of a repository is not its root: no upward search
-    root = tmp_path / "repo"
-    shutil.copytree(FIXTURES / "good", root)
-    commit_all(root)
-    with pytest.raises(InputError) as info:
-        load_revision(root / "fleets", "HEAD")
-    assert info.value.problems[0].code == "not-a-git-repository"
     with pytest.raises(InputError) as info:
         load_revision(tmp_path / "missing", "HEAD")
     assert info.value.problems[0].code == "not-found"
+
+
+def test_a_config_repository_in_a_folder_of_a_larger_git_repository(tmp_path: Path) -> None:
+    mono = tmp_path / "mono"
+    (mono / "docs").mkdir(parents=True)
+    (mono / "docs" / "notes.yaml").write_text("not: a molthub document\n")
+    shutil.copytree(FIXTURES / "good", mono / "fleet-config")
+    commit_all(mono)
+    same_repository(load_revision(mono / "fleet-config", "HEAD"),
+                    load_directory(mono / "fleet-config"))
+    # a folder of it that is no config repository: the same answer as from the directory
+    with pytest.raises(InputError) as info:
+        load_revision(mono / "fleet-config" / "fleets", "HEAD")
+    assert info.value.problems[0].code == "missing-repository"
+
+
+def test_a_folder_absent_at_the_revision_is_named(tmp_path: Path) -> None:
+    mono = tmp_path / "mono"
+    shutil.copytree(FIXTURES / "good", mono / "old")
+    commit_all(mono)
+    shutil.copytree(FIXTURES / "good", mono / "new")  # not committed
+    with pytest.raises(InputError) as info:
+        load_revision(mono / "new", "HEAD")
+    problem = info.value.problems[0]
+    assert problem.code == "not-found"
+    assert "'new' does not exist at revision 'HEAD'" in problem.message
 
 
 def test_a_fifo_is_never_opened(tmp_path: Path) -> None:
