@@ -1,7 +1,109 @@
-"""Placeholder: commands registered by this module (being written)."""
+"""Commands that read a config repository: ``render``, ``explain``, ``validate``, ``init``.
+
+Each command parses its options, calls one function of :mod:`molthub_gitops.repo.pipeline`
+(or :mod:`molthub_gitops.repo.scaffold`), prints the result, and returns the exit code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 import click
+
+from molthub_gitops.cli import formats
+from molthub_gitops.cli.output import (
+    EXIT_INPUT,
+    EXIT_OK,
+    command_guard,
+    print_problems,
+    write_stdout,
+)
+from molthub_gitops.repo.pipeline import explain_at, render_at, validate_repository
+from molthub_gitops.repo.scaffold import init_repository
+
+_PATH = click.argument("path", type=click.Path(path_type=Path), default=".", required=False)
+_REV = click.option(
+    "--rev",
+    metavar="REV",
+    help="Read this Git revision (branch, tag, commit) of PATH's repository, not its files.",
+)
+
+
+@click.command("render", short_help="Print bots' rendered OpenClaw configs.")
+@_PATH
+@_REV
+@click.option("--fleet", "fleets", multiple=True, metavar="F", help="Only this fleet (repeatable).")
+@click.option("--bot", "bots", multiple=True, metavar="B", help="Only this bot (repeatable).")
+@click.option("-o", "--output", "fmt", type=click.Choice(["yaml", "json"]), default="yaml",
+              show_default=True, help="A YAML multi-document stream or a JSON list.")
+@command_guard
+def render_cmd(path: Path, rev: str | None, fleets: tuple[str, ...], bots: tuple[str, ...],
+               fmt: str) -> int:
+    """Render bots' OpenClaw configs.
+
+    Prints one document per bot: name, fleet, environment, labels, openclawVersion,
+    gatewayUrl, configHash and config. PATH defaults to the current directory.
+    """
+    rendered = render_at(path, rev, fleets=fleets, bots=bots)
+    write_stdout(formats.rendered_bots(rendered, fmt))
+    return EXIT_OK
+
+
+@click.command("explain", short_help="Show which layers set a config value, with file:line.")
+@click.argument("bot")
+@click.argument("config_path", metavar="CONFIG.PATH")
+@_PATH
+@_REV
+@click.option("-o", "--output", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@command_guard
+def explain_cmd(bot: str, config_path: str, path: Path, rev: str | None, fmt: str) -> int:
+    """Show every layer that set or overrode a config value of BOT, then the final value.
+
+    CONFIG.PATH is dotted (agents.defaults.model.primary); list items go by index
+    (bindings[0].agentId or bindings.0.agentId). PATH defaults to the current directory.
+    """
+    explanation = explain_at(path, bot, config_path, rev)
+    write_stdout(formats.explanation(explanation, fmt))
+    return EXIT_OK
+
+
+@click.command("validate", short_help="Render every bot and check it against its OpenClaw schema.")
+@_PATH
+@_REV
+@click.option("-o", "--output", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Human text, or one JSON object on stdout.")
+@command_guard
+def validate_cmd(path: Path, rev: str | None, fmt: str) -> int:
+    """Load, render and check every bot against its OpenClaw version's config schema.
+
+    Exit 0 when every bot is valid, 2 when the repository cannot be loaded or rendered or a
+    config is invalid (every problem is listed, with file:line).
+    """
+    report = validate_repository(path, rev)
+    if fmt == "json":
+        write_stdout(formats.validation_json(report))
+    elif report.ok:
+        write_stdout(formats.validation_summary(report))
+    else:
+        print_problems(report.problems)
+    return EXIT_OK if report.ok else EXIT_INPUT
+
+
+@click.command("init", short_help="Create a new config repository from the bundled example.")
+@click.argument("directory", type=click.Path(path_type=Path))
+@command_guard
+def init_cmd(directory: Path) -> int:
+    """Create a new config repository in DIRECTORY from the bundled example.
+
+    DIRECTORY must not exist or must be empty.
+    """
+    created = init_repository(directory)
+    write_stdout(formats.init_next_steps(directory, created))
+    return EXIT_OK
 
 
 def register(group: click.Group) -> None:
     """Add this module's commands to the `molthub` group."""
+    for command in (init_cmd, validate_cmd, render_cmd, explain_cmd):
+        group.add_command(command)
