@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install everything the tests need, from scratch, then run every check CI runs:
+# a virtualenv with the package and its [dev] tools, Node 24 and the real OpenClaw gateways
+# (for the conformance suite), then ruff, mypy --strict, the import-linter layer contracts
+# and pytest. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e '.[dev]'
+bash scripts/install-openclaw.sh
+
+step() { printf '\n== %s\n' "$*"; }
+step "ruff"
+.venv/bin/ruff check .
+step "mypy --strict"
+.venv/bin/mypy molthub_gitops
+step "import-linter (layers)"
+.venv/bin/lint-imports
+step "pytest"
+.venv/bin/python -m pytest "$@"
