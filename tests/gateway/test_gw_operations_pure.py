@@ -10,7 +10,7 @@ from typing import Any
 from molthub_gitops.gateway.operations import config_contains, summarize_health
 from molthub_gitops.gateway.secrets import REDACTION_SENTINEL
 
-SESSION = Path(__file__).with_name("data") / "openclaw-2026.9.6-session.jsonl"
+SESSION = Path(__file__).resolve().parent.parent / "data" / "openclaw-2026.9.6-session.jsonl"
 
 
 def _recorded_health() -> tuple[dict[str, Any], dict[str, Any]]:

@@ -30,7 +30,7 @@ from molthub_gitops.gateway.protocol import (
     parse_hello,
 )
 
-SESSION = Path(__file__).with_name("data") / "openclaw-2026.9.6-session.jsonl"
+SESSION = Path(__file__).resolve().parent.parent / "data" / "openclaw-2026.9.6-session.jsonl"
 
 
 def _session() -> list[dict[str, Any]]:

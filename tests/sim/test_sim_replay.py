@@ -1,6 +1,6 @@
 """Replay of a real recorded session: the simulator answers the same requests with the same shapes.
 
-/work/shared/data/openclaw-2026.9.6-session.jsonl (vendored as tests/sim/data/) holds frames of
+/work/shared/data/openclaw-2026.9.6-session.jsonl (copied to tests/data/) holds frames of
 a real openclaw 2026.9.6 gateway. The same requests are sent to a simulator seeded with the
 same config; each answer must have the same keys and value types (values differ: ids,
 times, the per-install hash key).
@@ -17,7 +17,7 @@ from simclient import RawClient, connect_params
 
 from molthub_gitops.gateway.sim import SimulatedGateway
 
-SESSION = Path(__file__).resolve().parent / "data" / "openclaw-2026.9.6-session.jsonl"
+SESSION = Path(__file__).resolve().parent.parent / "data" / "openclaw-2026.9.6-session.jsonl"
 REAL_TOKEN = "testtoken123"
 
 
@@ -103,9 +103,10 @@ async def _sim(replay: Replay) -> SimulatedGateway:
 
 
 def test_session_file_is_the_shared_recording(replay: Replay) -> None:
-    shared = Path("/work/shared/data/openclaw-2026.9.6-session.jsonl")
+    # shared/ lies beside the checkout on the team's machines and in CI
+    shared = Path(__file__).resolve().parents[3] / "shared" / "data" / SESSION.name
     if shared.exists():
-        assert shared.read_text() == SESSION.read_text()
+        assert shared.read_bytes() == SESSION.read_bytes()
     methods = {req["method"] for req in replay.requests.values()}
     assert {
         "connect",

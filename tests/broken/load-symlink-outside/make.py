@@ -1,53 +1,15 @@
-"""Builds the broken repository of this case (it cannot be checked in as static files)."""
+"""Builds the broken repository of this case (it cannot be checked in as static files):
+the minimal valid repository in ``../_base-repo`` plus the one break below."""
 
 import pathlib
+import shutil
 
-FILES = {
-    "molthub.yaml": """\
-apiVersion: molthub/v1
-kind: Repository
-metadata:
-  name: broken-case
-spec:
-  openclawVersions: ["2026.9.6"]
-""",
-    "templates/base.yaml": """\
-apiVersion: molthub/v1
-kind: Template
-metadata:
-  name: base
-spec:
-  description: Minimal OpenClaw config.
-  config:
-    gateway:
-      mode: local
-""",
-    "fleets/dev.yaml": """\
-apiVersion: molthub/v1
-kind: Fleet
-metadata:
-  name: dev
-spec:
-  environment: dev
-  template: base
-  openclawVersion: "2026.9.6"
-  gateway:
-    url: "ws://{{ bot.name }}.bots.internal:18789"
-    auth: token
-    secret: {env: GW_TOKEN}
-  bots:
-    - name: bot-one
-    - name: bot-two
-""",
-}
+BASE = pathlib.Path(__file__).resolve().parent.parent / "_base-repo"
 
 
 def make(root: pathlib.Path) -> None:
     """Write the repository into ``root``."""
-    for rel, text in FILES.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+    shutil.copytree(BASE, root, dirs_exist_ok=True)
 
     # A link that climbs out of the repository; its target must never be read.
     outside = root.parent / "outside-of-repo.yaml"
