@@ -11,7 +11,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[dev]'
+.venv/bin/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 bash scripts/install-openclaw.sh
 
 step() { printf '\n== %s\n' "$*"; }

@@ -98,7 +98,7 @@ def print_error(message: str, stream: IO[str] | None = None) -> None:
 
 def write_stdout(text: str) -> None:
     """Write ``text`` to stdout as UTF-8 bytes, exactly (no newline translation)."""
-    stream = click.get_binary_stream("stdout")
+    stream = sys.stdout.buffer
     stream.write(text.encode("utf-8"))
     stream.flush()
 
