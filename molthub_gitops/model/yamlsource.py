@@ -266,6 +266,11 @@ def parse_yaml(
 def _syntax_problem(exc: yaml.MarkedYAMLError, file: str) -> Problem:
     mark = exc.problem_mark or exc.context_mark
     where = Location(file, mark.line + 1, mark.column + 1) if mark is not None else Location(file)
+    if "nesting depth" in (exc.problem or ""):
+        # libyaml (PyYAML >= 6.0.2) has a depth limit of its own, met while it scans ahead
+        return Problem(
+            "deep-nesting", "mappings and sequences are nested too deep for any YAML reader",
+            where, "flatten the structure; no molthub document needs this depth")
     text = exc.problem or "invalid YAML"
     if exc.context:
         text = f"{exc.context}: {text}"
