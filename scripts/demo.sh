@@ -17,6 +17,7 @@ printf '\n== molthub validate example-repo\n'
 "$molthub" validate example-repo
 printf '\n== molthub render example-repo --bot %s\n' "${DEMO_BOT:-support-eu-01}"
 "$molthub" render example-repo --bot "${DEMO_BOT:-support-eu-01}"
-printf '\n== molthub explain %s gateway.bind example-repo\n' "${DEMO_BOT:-support-eu-01}"
-"$molthub" explain "${DEMO_BOT:-support-eu-01}" gateway.bind example-repo
-printf '\nNext: molthub render example-repo | less   (every bot), molthub --help\n'
+printf '\n== molthub explain support-eu-07 channels.telegram.historyLimit example-repo\n'
+"$molthub" explain support-eu-07 channels.telegram.historyLimit example-repo
+printf '\nNext, with .venv/bin on PATH: molthub render example-repo | less  (every bot),\n'
+printf '  molthub validate example-repo --rev HEAD  (straight from Git), molthub --help\n'
