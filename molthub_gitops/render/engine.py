@@ -9,12 +9,16 @@ Speed (the same template renders for thousands of bots): a layer is prepared onc
 document. Strings that read ``bot`` or ``params`` vary from bot to bot, so merges first leave
 a placeholder for them; the merged state after each prefix of layers is then the same for
 every bot with those layers (and fleet, for strings reading ``fleet``) and is cached. Per bot
-only its own layers are merged, its placeholder strings rendered, and the canonical JSON of
-each config section assembled from memoised text pieces. Where a placeholder's value could
-change the merge (a locked path comparing it, ``union`` or ``mergeBy`` comparing items, an
-expression giving a map, list or null), that bot is merged again deferring only the strings
-that read ``bot`` (shared with bots of equal parameters), and failing that the exact way:
-every layer templated first, nothing shared. Tests check all ways give the same bytes.
+only its own layers are merged (an empty one only changes the config's own origin, so the
+merged config itself is shared), its placeholder strings rendered (those not reading ``bot``
+once per parameter set), and the canonical JSON of the config assembled from memoised text
+pieces of the shared config (:class:`_Skeleton`) with the bot's values put in, then hashed;
+``RenderedBot.config`` is decoded from that text only when first read. Where a placeholder's
+value could change the merge (a locked path comparing it, ``union`` or ``mergeBy`` comparing
+items, an expression giving a map, list or null), that bot is merged again deferring only the
+strings that read ``bot`` (shared with bots of equal parameters), and failing that the exact
+way: every layer templated first, nothing shared. Tests check all ways give the same bytes
+(tests/render/test_render_fast_paths.py, test_render_engine.py).
 
 Problems are collected across all bots and raised together; the cyclic garbage collector is
 paused while rendering (see :mod:`molthub_gitops.render.gcpause`).
@@ -27,9 +31,10 @@ import json
 import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
+from json.encoder import encode_basestring as _encode_string
 from typing import Any
 
-from molthub_gitops.errors import InputError, Location, Problem
+from molthub_gitops.errors import InputError, Problem
 from molthub_gitops.model.documents import Fleet, GatewayAccess, Overlay
 from molthub_gitops.model.repository import FleetRepository, SourceDoc
 from molthub_gitops.render.canonical import canonical_text, hash_text
@@ -42,6 +47,7 @@ from molthub_gitops.render.layers import (
     LayerInstance,
     PreparedLayer,
     TemplatedString,
+    empty_layer,
     prepare_layer,
 )
 from molthub_gitops.render.merge import EMPTY_STATE, MergeState, merge_layer
@@ -53,7 +59,7 @@ from molthub_gitops.render.parameters import (
 from molthub_gitops.render.provenance import ODict, Provenance
 from molthub_gitops.render.selectors import SelectorMatcher
 from molthub_gitops.render.templating import TemplateFailure, render_compiled, render_text
-from molthub_gitops.render.types import RenderedBot, RenderResult
+from molthub_gitops.render.types import Origin, RenderedBot, RenderResult, config_from_json
 
 __all__ = [
     "BotPlan",
@@ -73,7 +79,7 @@ class BotPlan:
 
     __slots__ = (
         "_params_key", "context", "fleet", "index", "labels", "layers", "name", "overlays",
-        "params",
+        "params", "params_shared", "shared_values",
     )
 
     def __init__(
@@ -84,6 +90,7 @@ class BotPlan:
         params: dict[str, Any],
         layers: list[PreparedLayer],
         overlays: tuple[str, ...],
+        fleet_context: dict[str, Any] | None = None,
     ) -> None:
         self.fleet = fleet
         self.index = index
@@ -93,6 +100,10 @@ class BotPlan:
         self.layers = layers
         self.overlays = overlays
         self._params_key: str | None = None
+        self.params_shared = False
+        """Whether ``params`` is one object shared by several bots."""
+        self.shared_values: dict[int, Any] | None = None
+        """Set by a shared merge: the placeholder values shared with other bots."""
         spec = fleet.doc.spec
         self.context: dict[str, Any] = {
             "bot": {
@@ -101,11 +112,7 @@ class BotPlan:
                 "fleet": fleet.name,
                 "environment": spec.environment,
             },
-            "fleet": {
-                "name": fleet.name,
-                "environment": spec.environment,
-                "labels": dict(fleet.doc.metadata.labels),
-            },
+            "fleet": fleet_context if fleet_context is not None else fleet_context_of(fleet),
             "params": params,
         }
 
@@ -116,8 +123,36 @@ class BotPlan:
         return self._params_key
 
 
+def fleet_context_of(fleet: SourceDoc[Fleet]) -> dict[str, Any]:
+    """What templates see as ``fleet`` (one object may serve all the fleet's bots: templates
+    cannot modify their context)."""
+    return {
+        "name": fleet.name,
+        "environment": fleet.doc.spec.environment,
+        "labels": dict(fleet.doc.metadata.labels),
+    }
+
+
 _MARK = re.compile(r'"\\u0000(\d+)\\u0000"')
 """A placeholder's marker as it appears in JSON text."""
+
+
+class _Skeleton:
+    """The parts of a rendered config shared by the bots with one merged config: canonical
+    JSON of each top-level entry (``"key":text``, just ``"key":`` where the section holds
+    placeholders), and those sections to fill per bot."""
+
+    __slots__ = ("parts", "sections", "shared", "value", "values", "varying")
+
+    def __init__(self, value: dict[str, Any], shared: dict[int, Any] | None) -> None:
+        self.value = value
+        self.shared = shared
+        self.parts: list[str] = []
+        self.sections: dict[str, str] = {}
+        self.values: dict[str, Any] = {}
+        self.varying: list[tuple[int, str, str, Any, Any, tuple[Any, ...] | None]] = []
+        """(index in parts, key, "key":, section, section with the shared values put in,
+        pieces of its canonical JSON)"""
 
 
 class _CacheNode:
@@ -139,6 +174,16 @@ class Renderer:
         self._instances: dict[tuple[int, tuple[Any, ...], frozenset[str]], LayerInstance] = {}
         self._cache = _CacheNode(EMPTY_STATE)
         self._sections: dict[int, tuple[Any, tuple[Any, ...] | None]] = {}
+        self._skeletons: dict[tuple[int, int], _Skeleton] = {}
+        self._filled: dict[tuple[int, int], tuple[Any, dict[int, Any], Any]] = {}
+        self._hole_memo: dict[int, tuple[Any, dict[Any, Any] | None]] = {}
+        self._prefixes: dict[tuple[tuple[int, ...], str], MergeState] = {}
+        self._deferred: dict[int, tuple[MergeState, tuple[TemplatedString, ...],
+                                        tuple[TemplatedString, ...]]] = {}
+        self._shared_values: dict[
+            tuple[int, int, str],
+            tuple[MergeState, dict[str, Any], tuple[dict[int, Any], list[Issue]] | None],
+        ] = {}
         self._plain: dict[int, tuple[Any]] = {}
         self._template_ok: dict[str, bool] = {}
         self._overlays = [
@@ -183,7 +228,8 @@ class Renderer:
 
     def bot_layer(self, fleet: SourceDoc[Fleet], index: int) -> PreparedLayer:
         bot = fleet.doc.spec.bots[index]
-        return self._layer(("bot", fleet.name, str(index)), lambda uid: prepare_layer(
+        prepare = prepare_layer if bot.config else empty_layer
+        return self._layer(("bot", fleet.name, str(index)), lambda uid: prepare(
             uid, "bot", f"Fleet/{fleet.name}", fleet, ("spec", "bots", index, "config"),
             bot.config,
         ))
@@ -215,12 +261,14 @@ class Renderer:
                 fleet_profiles.append(self.profile_layer(name))
         base = [self.template_layer(template.name), *fleet_profiles]
         fleet_labels = dict(fleet.doc.metadata.labels)
+        fleet_context = fleet_context_of(fleet)
         overlays = [
             (sd, m) for sd, m in self._overlays if m.matches_fleet(fleet.name, spec.environment)
         ]
         # Overlays that name no bots depend only on a bot's labels: choose once per label set.
         by_labels = not any(m.names_bots for _, m in overlays)
-        chosen_for: dict[tuple[tuple[str, str], ...], list[SourceDoc[Overlay]]] = {}
+        chosen_for: dict[tuple[tuple[str, str], ...],
+                         tuple[tuple[str, ...], list[PreparedLayer]]] = {}
         no_params: tuple[dict[str, Any], list[Issue]] | None = None
         plans = []
         for index, bot in enumerate(spec.bots):
@@ -245,17 +293,24 @@ class Renderer:
                     layers.append(self.profile_layer(name))
             if by_labels:
                 label_key = tuple(sorted(labels.items()))
-                chosen = chosen_for.get(label_key)
-                if chosen is None:
+                found = chosen_for.get(label_key)
+                if found is None:
                     chosen = [sd for sd, m in overlays if m.matches_bot(bot.name, labels)]
-                    chosen_for[label_key] = chosen
+                    found = (tuple(sd.name for sd in chosen),
+                             [self.overlay_layer(sd) for sd in chosen])
+                    chosen_for[label_key] = found
+                overlay_names = found[0]
+                layers.extend(found[1])
             else:
                 chosen = [sd for sd, m in overlays if m.matches_bot(bot.name, labels)]
-            layers.extend(self.overlay_layer(sd) for sd in chosen)
+                overlay_names = tuple(sd.name for sd in chosen)
+                layers.extend(self.overlay_layer(sd) for sd in chosen)
             layers.append(self.bot_layer(fleet, index))
             if ok and bot_ok:
-                plans.append(BotPlan(fleet, index, labels, params, layers,
-                                     tuple(sd.name for sd in chosen)))
+                plan = BotPlan(fleet, index, labels, params, layers, overlay_names,
+                               fleet_context)
+                plan.params_shared = not bot.parameters
+                plans.append(plan)
         return plans
 
     def _missing(self, fleet: SourceDoc[Fleet], path: tuple[str | int, ...], kind: str,
@@ -335,40 +390,98 @@ class Renderer:
                 found = self._merge_deferred(plan, defer)
                 if found is not None:
                     return found
-        return self._merge(plan, DEFER_NONE), {}
+        return self._merge(plan, DEFER_NONE)[0], {}
 
     def _merge_deferred(self, plan: BotPlan, defer: frozenset[str]
                         ) -> tuple[MergeState, dict[int, Any]] | None:
-        state = self._merge(plan, defer)
+        plan.shared_values = None
+        state, prefix = self._merge(plan, defer)
         if state.inexact:
             return None
+        # The placeholders of a shared prefix state are the same for all bots sharing it:
+        # listed once; those not reading ``bot`` are rendered once per parameter set (the
+        # bots of a fleet giving no parameters share one parameters object).
+        todo = self._deferred.get(id(prefix))
+        if todo is None or todo[0] is not prefix:
+            todo = (prefix, *self._deferred_templates(plan, defer))
+            self._deferred[id(prefix)] = todo
+        _, by_bot, shared = todo
+        values: dict[int, Any]
+        issues: list[Issue]
+        if shared:
+            shared_key = (id(prefix), id(plan.params), plan.fleet.name)
+            done = self._shared_values.get(shared_key)
+            if done is None or done[0] is not prefix or done[1] is not plan.params:
+                rendered = self._render_deferred(shared, plan)
+                done = (prefix, plan.params, rendered)
+                self._shared_values[shared_key] = done
+            if done[2] is None:
+                return None
+            if plan.params_shared:
+                plan.shared_values = done[2][0]
+            values, issues = dict(done[2][0]), list(done[2][1])
+        else:
+            values, issues = {}, []
+        if by_bot:
+            own = self._render_deferred(by_bot, plan)
+            if own is None:
+                return None
+            values.update(own[0])
+            issues.extend(own[1])
+        if issues:
+            state = replace(state, issues=state.issues + tuple(issues))
+        return state, values
+
+    @staticmethod
+    def _deferred_templates(plan: BotPlan, defer: frozenset[str]
+                            ) -> tuple[tuple[TemplatedString, ...], tuple[TemplatedString, ...]]:
+        """The placeholders left by ``plan``'s shared layers: (reading ``bot``, the others)."""
         seen: set[int] = set()
-        values: dict[int, Any] = {}
-        issues: list[Issue] = []
+        by_bot: list[TemplatedString] = []
+        shared: list[TemplatedString] = []
         for layer in plan.layers[:-1]:
             for t in layer.deferred[defer]:
                 if id(t) in seen:
                     continue
                 seen.add(id(t))
-                try:
-                    value = render_compiled(t.compiled, plan.context)
-                except TemplateFailure as exc:
-                    issues.append(t.failure_issue(exc))
-                    value = t.compiled.source
-                else:
-                    if t.compiled.native and (value is None or type(value) in (dict, list)):
-                        return None
-                values[id(t)] = value
-        if issues:
-            state = replace(state, issues=state.issues + tuple(issues))
-        return state, values
+                (by_bot if "bot" in t.compiled.uses else shared).append(t)
+        return tuple(by_bot), tuple(shared)
 
-    def _merge(self, plan: BotPlan, defer: frozenset[str]) -> MergeState:
+    @staticmethod
+    def _render_deferred(templates: tuple[TemplatedString, ...], plan: BotPlan
+                         ) -> tuple[dict[int, Any], list[Issue]] | None:
+        """Rendered values of placeholders (by ``id``) and failures; None when one gives a
+        value that could change the merge (null, a map or a list)."""
+        values: dict[int, Any] = {}
+        issues: list[Issue] = []
+        for t in templates:
+            try:
+                value = render_compiled(t.compiled, plan.context)
+            except TemplateFailure as exc:
+                issues.append(t.failure_issue(exc))
+                value = t.compiled.source
+            else:
+                if t.compiled.native and (value is None or type(value) in (dict, list)):
+                    return None
+            values[id(t)] = value
+        return values, issues
+
+    def _merge(self, plan: BotPlan, defer: frozenset[str]) -> tuple[MergeState, MergeState]:
+        """The merged state and the state before the bot's own layer."""
+        last = len(plan.layers) - 1
+        prefix_key = None
+        if defer is DEFER_ALL:
+            # Deferring ``bot`` and ``params`` leaves only strings reading ``fleet`` rendered
+            # while merging: the state before the bot's own layer depends on the layers and
+            # the fleet alone (a shortcut past the walk down the cache tree below).
+            prefix_key = (tuple([layer.uid for layer in plan.layers[:-1]]), plan.fleet.name)
+            found = self._prefixes.get(prefix_key)
+            if found is not None:
+                return self._merge_own(plan, found), found
         state = EMPTY_STATE
         node: _CacheNode | None = self._cache if defer else None
-        last = len(plan.layers) - 1
-        for i, layer in enumerate(plan.layers):
-            layer_defer = defer if i < last else DEFER_NONE
+        for i, layer in enumerate(plan.layers[:-1]):
+            layer_defer = defer
             key = self._context_key(layer, plan, layer_defer)
             cache_key = (layer.uid, key, layer_defer)
             if node is not None:
@@ -384,7 +497,25 @@ class Renderer:
                 node = child
             else:
                 node = None
-        return state
+        if prefix_key is not None:
+            self._prefixes[prefix_key] = state
+        return self._merge_own(plan, state), state
+
+    def _merge_own(self, plan: BotPlan, state: MergeState) -> MergeState:
+        """``state`` with the bot's own layer merged on top."""
+        own = plan.layers[-1]
+        if (
+            self.trace is None and not own.raw and not own.issues and not own.strategies
+            and not own.locks and type(state.origins) is not Origin
+        ):
+            # An empty layer changes nothing but the origin of the config itself (the same
+            # as merge_layer gives, without copying the config or checking locks).
+            origins = state.origins
+            children = origins.children if type(origins) is ODict else {}
+            return MergeState(state.value, ODict(own.origins.origin, children),
+                              state.strategies, state.locks, state.issues, state.inexact)
+        key = self._context_key(own, plan, DEFER_NONE)
+        return self._apply(state, own, self._instance(own, key, plan, DEFER_NONE))
 
     def _fill(self, value: Any, values: dict[int, Any]) -> Any:
         """``value`` with placeholders replaced by their rendered values (copy on write)."""
@@ -414,6 +545,49 @@ class Renderer:
             return out
         self._plain[id(value)] = (value,)
         return value
+
+    def _fill_shared(self, value: Any, values: dict[int, Any]) -> Any:
+        """``value`` with the placeholders that ``values`` (shared by many bots) has put in,
+        memoised, so the parts holding no other placeholder are shared between those bots
+        (the schema check recognises shared parts it has seen)."""
+        key = (id(value), id(values))
+        memo = self._filled.get(key)
+        if memo is not None and memo[0] is value and memo[1] is values:
+            return memo[2]
+        filled = self._put_values(value, values, partial=True)
+        self._filled[key] = (value, values, filled)
+        return filled
+
+    def _put_values(self, value: Any, values: dict[int, Any], *, partial: bool) -> Any:
+        """``value`` with its placeholders replaced, as :meth:`_fill` but copying only the
+        containers on the way to them (see :func:`_put`)."""
+        t = type(value)
+        if t is TemplatedString:
+            return values.get(id(value), value) if partial else values[id(value)]
+        if t is dict or t is list:
+            holes = self._holes(value)
+            if holes is not None:
+                return _put(value, holes, values, partial=partial)
+        return value
+
+    def _holes(self, value: Any) -> dict[Any, Any] | None:
+        """Where the placeholders in a dict or list are: key or index -> the placeholder, or
+        the holes of the container below; None when there are none (memoised)."""
+        memo = self._hole_memo.get(id(value))
+        if memo is not None and memo[0] is value:
+            return memo[1]
+        holes: dict[Any, Any] = {}
+        for k, v in (value.items() if type(value) is dict else enumerate(value)):
+            t = type(v)
+            if t is TemplatedString:
+                holes[k] = v
+            elif t is dict or t is list:
+                below = self._holes(v)
+                if below is not None:
+                    holes[k] = below
+        found = holes or None
+        self._hole_memo[id(value)] = (value, found)
+        return found
 
     # ------------------------------------------------------------------ results
 
@@ -448,15 +622,43 @@ class Renderer:
         return pieces
 
     def _section_text(self, value: Any, values: dict[int, Any]) -> str:
-        pieces = self._pieces(value)
+        return self._text_of(value, self._pieces(value), values)
+
+    def _text_of(self, value: Any, pieces: tuple[Any, ...] | None, values: dict[int, Any]
+                 ) -> str:
         if pieces is None:
             return canonical_text(self._fill(value, values))
         if len(pieces) == 1:
             return str(pieces[0])
-        return "".join(
-            piece if type(piece) is str else canonical_text(values[id(piece)])
+        return "".join([
+            piece if type(piece) is str else _value_text(values[id(piece)])
             for piece in pieces
-        )
+        ])
+
+    def _skeleton(self, value: dict[str, Any], shared: dict[int, Any] | None) -> _Skeleton:
+        """What every bot with this merged config (and these shared placeholder values) has
+        in common; memoised, as bots with no config of their own share their merged config."""
+        key = (id(value), id(shared))
+        memo = self._skeletons.get(key)
+        if memo is not None and memo.value is value and memo.shared is shared:
+            return memo
+        skeleton = _Skeleton(value, shared)
+        for i, k in enumerate(sorted(value)):
+            section = value[k]
+            head = canonical_text(k) + ":"
+            pieces = self._pieces(section)
+            if pieces is not None and len(pieces) == 1:
+                skeleton.parts.append(head + pieces[0])
+                skeleton.sections[k] = pieces[0]
+                skeleton.values[k] = section
+                continue
+            skeleton.parts.append(head)
+            skeleton.sections[k] = ""  # filled per bot (keeps the keys in canonical order)
+            skeleton.values[k] = None
+            half = self._fill_shared(section, shared) if shared else section
+            skeleton.varying.append((i, k, head, section, half, pieces))
+        self._skeletons[key] = skeleton
+        return skeleton
 
     def finish(self, plan: BotPlan, state: MergeState, values: dict[int, Any] | None = None
                ) -> RenderedBot | None:
@@ -467,12 +669,18 @@ class Renderer:
         if state.issues or gateway is None:
             return None
         value = state.value
-        sections: dict[str, str] = {}
-        parts = []
-        for key in sorted(value):
-            text = self._section_text(value[key], values or {})
-            sections[key] = text
-            parts.append(f"{canonical_text(key)}:{text}")
+        skeleton = self._skeleton(value, plan.shared_values)
+        sections = dict(skeleton.sections)
+        section_values = dict(skeleton.values)
+        parts = skeleton.parts
+        if skeleton.varying:
+            parts = list(parts)
+            values = values or {}
+            for i, key, head, section, half, pieces in skeleton.varying:
+                text = self._text_of(section, pieces, values)
+                sections[key] = text
+                section_values[key] = self._put_values(half, values, partial=False)
+                parts[i] = head + text
         full = "{" + ",".join(parts) + "}"
         spec = plan.fleet.doc.spec
         bot = spec.bots[plan.index]
@@ -490,12 +698,13 @@ class Renderer:
             gateway=gateway,
             gateway_url=url,
             rollout=spec.rollout,
-            config=json.loads(full),
+            config=config_from_json(full),
             config_hash=hash_text(full),
             provenance=Provenance(value, state.origins),
             location=plan.fleet.loc("spec", "bots", plan.index),
             openclaw_version_location=plan.fleet.loc("spec", "openclawVersion"),
             section_json=sections,
+            section_values=section_values,
         )
 
     def _gateway(self, plan: BotPlan) -> tuple[GatewayAccess | None, str]:
@@ -504,13 +713,13 @@ class Renderer:
         access = spec.gateway
         if bot.gateway_url is not None:
             source = bot.gateway_url
-            where = plan.fleet.loc("spec", "bots", plan.index, "gatewayUrl")
+            where: tuple[str | int, ...] = ("spec", "bots", plan.index, "gatewayUrl")
         else:
-            source, where = access.url, plan.fleet.loc("spec", "gateway", "url")
+            source, where = access.url, ("spec", "gateway", "url")
         url = self._text(plan, source, where, "gateway URL")
         secret = access.secret
         if secret is not None and secret.env is not None:
-            env = self._text(plan, secret.env, plan.fleet.loc("spec", "gateway", "secret", "env"),
+            env = self._text(plan, secret.env, ("spec", "gateway", "secret", "env"),
                              "gateway secret variable name")
             if env is None:
                 return None, ""
@@ -523,12 +732,13 @@ class Renderer:
         # Values already validated: construct without validating again (this runs per bot).
         return GatewayAccess.model_construct(url=url, auth=access.auth, secret=secret), url
 
-    def _text(self, plan: BotPlan, source: str, where: Location, what: str) -> str | None:
+    def _text(self, plan: BotPlan, source: str, where: tuple[str | int, ...], what: str
+              ) -> str | None:
         try:
             return render_text(source, plan.context)
         except TemplateFailure as exc:
-            self.issues.add(Issue(exc.code, f"Fleet/{plan.fleet.name}, {what}: {exc}", where),
-                            plan.name)
+            self.issues.add(Issue(exc.code, f"Fleet/{plan.fleet.name}, {what}: {exc}",
+                                  plan.fleet.loc(*where)), plan.name)
             return None
 
     def render(
@@ -563,6 +773,26 @@ class Renderer:
             )
         if problems:
             raise InputError(problems)
+
+
+def _put(value: Any, holes: dict[Any, Any], values: dict[int, Any], *, partial: bool) -> Any:
+    """A copy of ``value`` with the placeholders at ``holes`` replaced by their ``values``
+    (only the containers on the way are copied); with ``partial``, placeholders missing
+    from ``values`` stay."""
+    out = dict(value) if type(value) is dict else list(value)
+    for k, hole in holes.items():
+        if type(hole) is TemplatedString:
+            out[k] = values.get(id(hole), hole) if partial else values[id(hole)]
+        else:
+            out[k] = _put(value[k], hole, values, partial=partial)
+    return out
+
+
+def _value_text(value: Any) -> str:
+    """Canonical JSON of a rendered placeholder value (strings directly)."""
+    if type(value) is str:
+        return _encode_string(value)
+    return canonical_text(value)
 
 
 def _unknown(kind: str, name: str, known: list[str]) -> Problem:

@@ -39,6 +39,7 @@ __all__ = [
     "LayerInstance",
     "PreparedLayer",
     "clean_value",
+    "empty_layer",
     "prepare_layer",
 ]
 
@@ -262,6 +263,39 @@ def _strategy(value: Any) -> tuple[str, str]:
     return str(value), ""
 
 
+_NO_USES: frozenset[str] = frozenset()
+_NOTHING_BY_LEVEL: Mapping[frozenset[str], frozenset[str]] = {
+    defer: frozenset() for defer in DEFER_LEVELS
+}
+_NONE_BY_LEVEL: Mapping[frozenset[str], tuple[TemplatedString, ...]] = {
+    defer: () for defer in DEFER_LEVELS
+}
+
+
+def empty_layer(uid: int, kind: LayerKind, document: str, source: SourceDoc[Any],
+                prefix: PathKey, config: dict[str, Any]) -> PreparedLayer:
+    """What :func:`prepare_layer` gives for an empty ``config`` with no strategies or locks
+    (most bots have no config of their own), built without walking anything."""
+    assert not config
+    return PreparedLayer(
+        uid=uid,
+        kind=kind,
+        document=document,
+        source=source,
+        prefix=prefix,
+        raw=config,
+        clean=config,
+        origins=ODict(Origin(kind, document, source.loc(*prefix)), {}),
+        templates=(),
+        uses=frozenset(),
+        eager_uses=_NOTHING_BY_LEVEL,
+        deferred=_NONE_BY_LEVEL,
+        strategies=(),
+        locks=(),
+        issues=(),
+    )
+
+
 def prepare_layer(
     uid: int,
     kind: LayerKind,
@@ -298,7 +332,7 @@ def prepare_layer(
         for defer in DEFER_LEVELS
     }
     eager_uses = {
-        defer: frozenset[str]().union(
+        defer: _NO_USES.union(
             *(t.compiled.uses for t in builder.templates if not t.deferred_by(defer)))
         for defer in DEFER_LEVELS
     }

@@ -16,6 +16,11 @@ faster:
   value), so a section that repeats across bots is checked once, and a bot-specific leaf costs
   only the checks along its path. A shell whose keywords only look at an object's keys is
   memoised by its key set.
+* A rendered bot's sections are checked by their canonical JSON text (the renderer's
+  ``section_json``); a section not seen before is checked part by part on the renderer's own
+  values (``section_values``), whose unchanged parts are shared between bots and recognised
+  by identity once found valid. Only "valid" verdicts are taken from that walk; any problem
+  is reported by the exact check of the decoded section, so messages do not depend on it.
 * ``$ref`` resolves against the whole schema, as in plain validation; a node holding
   ``$ref`` is checked whole (in draft-07 ``$ref`` overrides its siblings). A node *below the
   root* that declares ``$defs``/``definitions`` is checked whole with itself as the root: the
@@ -115,8 +120,9 @@ class _Node:
     """One schema node, compiled on first use."""
 
     __slots__ = (
-        "additional", "children_cache", "full", "items", "key_only", "memo", "owner", "patterns",
-        "props", "schema", "shell", "shell_memo", "split_array", "split_object", "sure_types",
+        "_full", "_shell", "additional", "children_cache", "items", "key_only", "memo", "owner",
+        "patterns", "props", "schema", "shell_memo", "split_array", "split_object",
+        "sure_types", "valid_objects",
     )
 
     def __init__(self, owner: FastValidator, schema: Any, *, is_root: bool = False) -> None:
@@ -124,6 +130,8 @@ class _Node:
         self.schema = schema
         self.memo: dict[Any, tuple[SchemaError, ...]] = {}
         self.shell_memo: dict[Any, tuple[SchemaError, ...]] = {}
+        self.valid_objects: dict[int, Any] = {}
+        """Dicts and lists (by ``id``, kept alive here) known valid at this node."""
         self.children_cache: dict[str, tuple[_Node, ...]] = {}
         self.split_object = False
         self.split_array = False
@@ -133,20 +141,16 @@ class _Node:
         self.items: _Node | None = None
         self.key_only = False
         self.sure_types: tuple[type, ...] = ()
-        self.full: Validator
-        self.shell: Validator
+        self._full: Validator | None = None
+        self._shell: Validator | None = None
         if not isinstance(schema, dict):
-            self.full = Draft7Validator(schema)
-            self.shell = self.full
+            self._full = Draft7Validator(schema)
             return
         if not is_root and any(k in schema for k in _DEFS_KEYWORDS):
             # Definitions declared below the root: references to them ("#/$defs/...") are
             # meant relative to this node, so it is checked whole, as its own root.
-            self.full = Draft7Validator(schema)
-            self.shell = self.full
+            self._full = Draft7Validator(schema)
             return
-        self.full = owner.subvalidator(schema)
-        self.shell = self.full
         if "$ref" in schema:  # draft-07: $ref overrides its siblings
             return
         kind = schema.get("type")
@@ -173,8 +177,22 @@ class _Node:
             self.items = owner.node(schema["items"])
             shell["items"] = True
         if self.split_object or self.split_array:
-            self.shell = owner.subvalidator(shell)
+            self._shell = owner.subvalidator(shell)
             self.key_only = set(shell) <= _KEY_ONLY and not self.split_array
+
+    @property
+    def full(self) -> Validator:
+        """Validator of the whole node (built on first use: many nodes only ever need their
+        shell or a type check)."""
+        if self._full is None:
+            self._full = self.owner.subvalidator(self.schema)
+        return self._full
+
+    @property
+    def shell(self) -> Validator:
+        """Validator of the node without its children's subschemas (the whole node when it
+        does not split)."""
+        return self._shell if self._shell is not None else self.full
 
     def children(self, key: str) -> tuple[_Node, ...]:
         found = self.children_cache.get(key)
@@ -242,6 +260,7 @@ class FastValidator:
                 for n in self._nodes.values():
                     n.memo.clear()
                     n.shell_memo.clear()
+                    n.valid_objects.clear()
                 self._memo_size = 0
             node.memo[key] = found
             self._memo_size += 1
@@ -285,6 +304,90 @@ class FastValidator:
         top-level value, as in :attr:`RenderedBot.section_json`) saves re-serialising."""
         errors = self._evaluate(self.root, instance, section_json or None)
         yield from sorted(errors, key=lambda e: (tuple(map(str, e.path)), e.message))
+
+    def _valid(self, node: _Node, value: Any) -> bool:
+        """Whether ``value`` has no violation at ``node``; False also when unsure (the caller
+        then runs the exact check). For values whose parts are shared between instances (a
+        renderer's merged sections): parts already found valid are known by identity, so a
+        section that differs from others in one leaf costs the checks along that leaf's path.
+        Only verdicts are recorded here; messages always come from the exact check."""
+        t = type(value)
+        if t in node.sure_types:
+            return True
+        if t is not dict and t is not list:
+            return not self._errors(node, value)
+        known = node.valid_objects.get(id(value))
+        if known is not None and known is value:
+            return True
+        if t is dict and node.split_object:
+            if node.key_only:
+                shell_key = tuple(sorted(value))
+                shell = node.shell_memo.get(shell_key)
+                if shell is None:
+                    ok = not self._run(node.shell, value)
+                    if ok:  # no messages to keep, so key order does not matter
+                        node.shell_memo[shell_key] = ()
+                else:
+                    ok = not shell
+            else:
+                ok = not self._run(node.shell, value)
+            if not ok or not all(
+                self._valid(child, v) for k, v in value.items() for child in node.children(k)
+            ):
+                return False
+        elif t is list and node.split_array:
+            assert node.items is not None
+            if self._run(node.shell, value) or not all(
+                self._valid(node.items, item) for item in value
+            ):
+                return False
+        else:
+            text = _KEY_ENCODER.encode(value)
+            found = node.memo.get(text)
+            if found is None:
+                found = self._errors(node, json.loads(text), text)
+            return not found
+        node.valid_objects[id(value)] = value  # kept alive here, so the id stays its own
+        self._memo_size += 1
+        return True
+
+    def iter_section_errors(self, section_json: Mapping[str, str],
+                            section_values: Mapping[str, Any] | None = None
+                            ) -> Iterator[SchemaError]:
+        """Every violation of the object whose top-level values have these canonical JSON
+        texts (as :meth:`iter_errors` on that object). A section is decoded only when its
+        text was not checked before, the whole object only when the root's key set is new or
+        the root cannot be split. ``section_values`` (the sections' values, as in
+        :attr:`RenderedBot.section_values`) lets a new section be checked part by part."""
+        root = self.root
+        if not (root.split_object and root.key_only):
+            yield from self.iter_errors(_decode(section_json), section_json)
+            return
+        shell_key = tuple(sorted(section_json))
+        shell = root.shell_memo.get(shell_key)
+        if shell is None:
+            shell = tuple(self._run(root.shell, _decode(section_json)))
+            root.shell_memo[shell_key] = shell
+        errors = list(shell)
+        for k, text in section_json.items():
+            for child in root.children(k):
+                sub = child.memo.get(text)
+                if sub is None:
+                    if section_values is not None and k in section_values and self._valid(
+                        child, section_values[k]
+                    ):
+                        sub = ()
+                        child.memo[text] = sub
+                        self._memo_size += 1
+                    else:
+                        sub = self._errors(child, json.loads(text), text)
+                if sub:
+                    errors.extend(e.under(k) for e in sub)
+        yield from sorted(errors, key=lambda e: (tuple(map(str, e.path)), e.message))
+
+
+def _decode(section_json: Mapping[str, str]) -> dict[str, Any]:
+    return {k: json.loads(v) for k, v in section_json.items()}
 
 
 _VALIDATORS: dict[int, tuple[Any, FastValidator]] = {}
@@ -390,7 +493,12 @@ def _check(bots: Sequence[RenderedBot], schemas: Mapping[str, Mapping[str, Any]]
             ), bot.name)
             continue
         validator = validator_for(schema)
-        for error in validator.iter_errors(bot.config, bot.section_json):
+        errors = (
+            validator.iter_section_errors(bot.section_json, bot.section_values)
+            if bot.section_json
+            else validator.iter_errors(bot.config)
+        )
+        for error in errors:
             path = error.path
             if error.keyword == "additionalProperties" and error.extras:
                 path = (*path, error.extras[0])

@@ -21,6 +21,7 @@ Rules:
 
 from __future__ import annotations
 
+import itertools
 import math
 import operator
 import re
@@ -109,8 +110,15 @@ class CompiledString:
     uses: frozenset[str]
     """Context names the template reads (subset of bot, fleet, params)."""
     template: Template | None
-    """For a native expression, a template that assigns it to ``result``."""
+    """For a native expression, a template that assigns it to ``result``. None for a syntax
+    error, and for a look-up-only string (built when first needed)."""
     error: TemplateFailure | None
+    lookups: tuple[str | tuple[str, ...], ...] | None = None
+    """When the string is only literal text and ``{{ a.b.c }}`` look-ups of context names:
+    the literal pieces (str) and the look-ups (tuples of names), in order. Rendering then
+    reads the context directly when every look-up finds a plain string (or, for a native
+    expression, a string, integer or boolean) and falls back to Jinja otherwise; both give
+    the same result (tests compare them)."""
 
 
 _CACHE: dict[str, CompiledString] = {}
@@ -126,7 +134,60 @@ def _single_expression(source: str) -> str | None:
     return expr
 
 
+_LOOKUP = re.compile(r"\{\{(?![-+])[ \t]*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)"
+                     r"[ \t]*(?<![-+])\}\}")
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+def _lookups(source: str) -> tuple[str | tuple[str, ...], ...] | None:
+    """The pieces of a string made only of literal text and plain look-ups of context names
+    (see :attr:`CompiledString.lookups`), or None. Refused: other delimiters in the literal
+    text, carriage returns (Jinja normalises newlines), names a dict has as attributes or
+    that start with ``_`` (Jinja's attribute access would find something else)."""
+    if "\r" in source:
+        return None
+    pieces: list[str | tuple[str, ...]] = []
+    pos = 0
+    for m in _LOOKUP.finditer(source):
+        if m.start() > pos:
+            pieces.append(source[pos:m.start()])
+        names = tuple(m.group(1).split("."))
+        if names[0] not in CONTEXT_NAMES or any(
+            n.startswith("_") or n in _DICT_ATTRIBUTES for n in names[1:]
+        ):
+            return None
+        pieces.append(names)
+        pos = m.end()
+    if pos < len(source):
+        pieces.append(source[pos:])
+    if not any(type(p) is tuple for p in pieces) or any(
+        d in p for p in pieces if type(p) is str for d in _DELIMS
+    ):
+        return None
+    for before, after in itertools.pairwise(pieces):
+        # a brace next to a delimiter would lex differently ("{{{ x }}", "{{ x }}}")
+        if (type(before) is str and before.endswith("{")) or (
+            type(after) is str and after.startswith("}")
+        ):
+            return None
+    return tuple(pieces)
+
+
 def _compile(source: str) -> CompiledString:
+    lookups = _lookups(source)
+    if lookups is not None:
+        # Plain look-ups: rendered without Jinja unless a value needs it, so the Jinja
+        # template is only built then (see _jinja_template); compiling costs milliseconds
+        # and strings such as gateway URLs are often distinct per fleet.
+        native = len(lookups) == 1
+        if native == (_single_expression(source) is not None):
+            uses = frozenset(p[0] for p in lookups if type(p) is tuple)
+            return CompiledString(source, native, uses, None, None, lookups)
+    return _compile_jinja(source)
+
+
+def _compile_jinja(source: str) -> CompiledString:
+    """Compiled through Jinja, with no look-up shortcut."""
     try:
         ast = _ENV.parse(source)
         uses = frozenset(meta.find_undeclared_variables(ast)) & CONTEXT_NAMES
@@ -192,12 +253,72 @@ def _to_json(value: Any, depth: int = 0) -> Any:
     )
 
 
+_NO_VALUE = object()
+
+
+def _look_up(names: tuple[str, ...], context: Mapping[str, Any]) -> Any:
+    value = context.get(names[0], _NO_VALUE)
+    for name in names[1:]:
+        if type(value) is not dict:
+            return _NO_VALUE
+        value = value.get(name, _NO_VALUE)
+    return value
+
+
+def _render_lookups(pieces: tuple[str | tuple[str, ...], ...], native: bool,
+                    context: Mapping[str, Any]) -> Any:
+    """The result of a look-up-only string, or ``_NO_VALUE`` when Jinja must decide."""
+    if native:
+        value = _look_up(pieces[0], context)  # type: ignore[arg-type]
+        return value if type(value) in (str, int, bool) else _NO_VALUE
+    out = []
+    for piece in pieces:
+        if type(piece) is str:
+            out.append(piece)
+            continue
+        value = _look_up(piece, context)  # type: ignore[arg-type]
+        if type(value) is not str:
+            return _NO_VALUE
+        out.append(value)
+    return "".join(out)
+
+
 def render_compiled(compiled: CompiledString, context: Mapping[str, Any]) -> Any:
     """Render with ``context``; raises :class:`TemplateFailure` on any error."""
+    if compiled.lookups is not None:
+        value = _render_lookups(compiled.lookups, compiled.native, context)
+        if value is not _NO_VALUE:
+            return value
+    return render_with_jinja(compiled, context)
+
+
+_JINJA: dict[str, Template] = {}
+
+
+def _jinja_template(compiled: CompiledString) -> Template:
+    """The Jinja template of a look-up-only string (built on first need, cached)."""
+    found = _JINJA.get(compiled.source)
+    if found is None:
+        expr = _single_expression(compiled.source) if compiled.native else None
+        try:
+            found = _ENV.from_string(
+                "{% set result = " + expr + " %}" if expr is not None else compiled.source
+            )
+        except (TemplateSyntaxError, SecurityError) as exc:  # not expected: checked by tests
+            raise TemplateFailure("render-jinja-syntax", f"Jinja2 syntax error: {exc}") from None
+        if len(_JINJA) >= _CACHE_LIMIT:
+            _JINJA.clear()
+        _JINJA[compiled.source] = found
+    return found
+
+
+def render_with_jinja(compiled: CompiledString, context: Mapping[str, Any]) -> Any:
+    """:func:`render_compiled` without the look-up shortcut (always through Jinja)."""
     if compiled.error is not None:
         raise compiled.error
     template = compiled.template
-    assert template is not None
+    if template is None:
+        template = _jinja_template(compiled)
     # Rendering through the template's root function with a Context built here, rather than
     # Template.render, saves most of Jinja's per-call overhead (this runs per bot and string).
     ctx = Context(_ENV, {**_GLOBALS, **context}, None, {})
