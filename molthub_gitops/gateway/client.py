@@ -27,9 +27,9 @@ import contextlib
 import itertools
 import json
 import logging
+import secrets
 import sys
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -371,7 +371,7 @@ class GatewayClient:
         self._watchdog: asyncio.TimerHandle | None = None
         self._reconnector: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
-        self._id_prefix = uuid.uuid4().hex
+        self._id_prefix = secrets.token_hex(16)  # 32 hex digits, like uuid4().hex
         self._id_counter = itertools.count(1)
         self._last_frame_at = 0.0
         self._closing_reason: GatewayError | None = None
@@ -728,21 +728,23 @@ class GatewayClient:
         not a task: cheap enough for thousands of connections)."""
         interval = max(interval, 0.01)
         loop = asyncio.get_running_loop()
+        self._watchdog = loop.call_later(interval, self._watchdog_check, ws, interval)
 
-        def check() -> None:
-            if self._ws is not ws:
-                return
-            silent = loop.time() - self._last_frame_at
-            if silent > 2 * interval:
-                log.warning("gateway %s: no tick for %.1fs, reconnecting", self.url, silent)
-                self._closing_reason = GatewayUnavailable(
-                    f"connection dead: no tick for {silent:.1f}s", url=self.url)
-                self._watchdog = None
-                self._spawn_close(ws)
-                return
-            self._watchdog = loop.call_later(interval, check)
-
-        self._watchdog = loop.call_later(interval, check)
+    def _watchdog_check(self, ws: ClientConnection, interval: float) -> None:
+        # a method, not a closure that re-arms itself: such a closure is a reference cycle
+        # that keeps every closed client (and its socket) alive until a full GC pass
+        if self._ws is not ws:
+            return
+        loop = asyncio.get_running_loop()
+        silent = loop.time() - self._last_frame_at
+        if silent > 2 * interval:
+            log.warning("gateway %s: no tick for %.1fs, reconnecting", self.url, silent)
+            self._closing_reason = GatewayUnavailable(
+                f"connection dead: no tick for {silent:.1f}s", url=self.url)
+            self._watchdog = None
+            self._spawn_close(ws)
+            return
+        self._watchdog = loop.call_later(interval, self._watchdog_check, ws, interval)
 
     def _spawn_close(self, ws: ClientConnection) -> None:
         task = asyncio.get_running_loop().create_task(

@@ -179,12 +179,13 @@ def parse_frame(text: str | bytes) -> Frame | None:
     raise ProtocolError(f"gateway sent a frame of unknown type {str(kind)[:40]!r}")
 
 
+_ENCODE_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def encode_request(request_id: str, method: str, params: Mapping[str, Any] | None) -> str:
-    """The text of a ``req`` frame."""
-    return json.dumps(
-        {"type": "req", "id": request_id, "method": method, "params": dict(params or {})},
-        separators=(",", ":"),
-        ensure_ascii=False,
+    """The text of a ``req`` frame (compact JSON; one shared encoder, not one per frame)."""
+    return _ENCODE_COMPACT(
+        {"type": "req", "id": request_id, "method": method, "params": dict(params or {})}
     )
 
 

@@ -20,12 +20,14 @@ import hashlib
 import hmac
 import json
 import re
+import threading
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
-from molthub_gitops.gateway.sim.redact import Redactor
+from molthub_gitops.gateway.sim.redact import Redactor, redactor_for
 from molthub_gitops.gateway.sim.schema import CompiledSchema, Issue
 
 __all__ = [
@@ -97,6 +99,62 @@ def _get(config: Any, path: tuple[str, ...]) -> tuple[bool, Any]:
     return True, node
 
 
+def _digest(config: Any) -> str:
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+class SharedViews:
+    """The views of one config content, shared by every store that holds that content.
+
+    A fleet starts with identical files, and each of its gateways would otherwise build the
+    same ``sourceConfig``, run-time config and ``config.get`` body. An entry is keyed by
+    everything its views derive from (generation, schema, path, file text, agent roster,
+    env), so a write, which changes the text, moves the writing store to another entry:
+    nothing needs invalidating and nothing one gateway writes can reach another. Entries are
+    filled lazily (each view once) and never modified afterwards; callers must not modify
+    what they get. They live while a store uses them (weakly registered).
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "digest",
+        "json_parts",
+        "key",
+        "payload_parts",
+        "runtime",
+        "runtime_raw",
+        "schema",
+        "source",
+    )
+
+    def __init__(self, key: tuple[Any, ...], schema: CompiledSchema, source: dict[str, Any]):
+        self.key = key
+        self.schema = schema  # keeps id(schema) in the key from being reused
+        self.source = source
+        self.digest: str | None = None
+        self.runtime: dict[str, Any] | None = None
+        self.runtime_raw: dict[str, Any] | None = None
+        self.payload_parts: tuple[dict[str, Any], dict[str, Any]] | None = None
+        self.json_parts: tuple[str, str] | None = None
+
+    def source_digest(self) -> str:
+        """sha256 of the sorted JSON of ``source`` (the input of ``configRevisionHash``)."""
+        digest = self.digest
+        if digest is None:
+            digest = self.digest = _digest(self.source)
+        return digest
+
+
+_SHARED: weakref.WeakValueDictionary[tuple[Any, ...], SharedViews] = weakref.WeakValueDictionary()
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_views_count() -> int:
+    """How many distinct config contents have shared views right now (for tests)."""
+    with _SHARED_LOCK:
+        return len(_SHARED)
+
+
 @dataclass
 class Profile:
     """What differs between OpenClaw generations in the config handling."""
@@ -125,11 +183,12 @@ class ConfigStore:
         self._key = install_key
         self._env = env
         self._clock = clock
-        self.redactor = Redactor(schema.sensitive_hints, schema.insensitive_hints)
+        self.redactor: Redactor = redactor_for(schema.sensitive_hints, schema.insensitive_hints)
         self.revision = 0
         self._hash_memo: tuple[Mapping[str, Any], str] | None = None
         self._applied_memo: tuple[Mapping[str, Any], str] | None = None
         self._cache: dict[str, tuple[int, Any]] = {}
+        self._hash_rev: tuple[int, str] | None = None
         self.raw: str | None = None
         self.parsed: dict[str, Any] = {}
         self.roster: dict[str, Any] = {"main": {}}
@@ -152,14 +211,20 @@ class ConfigStore:
     @property
     def hash(self) -> str:
         """The revision token clients see and must pass back as ``baseHash``."""
-        return self._project(_RAW_DOMAIN, self.raw_hash())
+        memo = self._hash_rev
+        if memo is not None and memo[0] == self.revision:
+            return memo[1]
+        token = self._project(_RAW_DOMAIN, self.raw_hash())
+        self._hash_rev = (self.revision, token)
+        return token
 
     def resolved_hash(self, config: Mapping[str, Any]) -> str:
         """The revision token of a resolved config (``configRevisionHash``...)."""
         memo = self._hash_memo
         if memo is not None and memo[0] is config:
             return memo[1]
-        digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode("utf-8")).hexdigest()
+        views = self.views()
+        digest = views.source_digest() if config is views.source else _digest(config)
         token = self._project(_RESOLVED_DOMAIN, digest)
         self._hash_memo = (config, token)
         return token
@@ -225,10 +290,43 @@ class ConfigStore:
     def source_config(self) -> dict[str, Any]:
         """The file as the gateway understands it (2026.9 adds the main agent).
 
-        Cached per revision and shared: callers must not modify it.
+        Shared with every store holding the same content: callers must not modify it.
         """
-        result: dict[str, Any] = self._cached("source", self._build_source)
-        return result
+        return self.views().source
+
+    def views(self) -> SharedViews:
+        """The views of the current content, shared with every store holding the same content
+        (looked up once per revision; read-only)."""
+        hit = self._cache.get("views")
+        if hit is not None and hit[0] == self.revision:
+            views: SharedViews = hit[1]
+            return views
+        views = self._lookup_views()
+        self._cache["views"] = (self.revision, views)
+        return views
+
+    def _views_key(self) -> tuple[Any, ...]:
+        env = self._env
+        return (
+            self.profile.modern,
+            self.profile.version,
+            id(self.schema),
+            self.path,
+            self.raw,
+            json.dumps(self.roster, sort_keys=True) if self.profile.modern else None,
+            None if env is None else tuple(sorted(env.items())),
+        )
+
+    def _lookup_views(self) -> SharedViews:
+        key = self._views_key()
+        with _SHARED_LOCK:
+            views = _SHARED.get(key)
+        if views is not None and views.schema is self.schema:
+            return views
+        fresh = SharedViews(key, self.schema, self._build_source())
+        with _SHARED_LOCK:
+            views = _SHARED.setdefault(key, fresh)
+        return views if views.schema is self.schema else fresh
 
     def _build_source(self) -> dict[str, Any]:
         source = clone(self.parsed)
@@ -287,46 +385,73 @@ class ConfigStore:
             merged = {"meta": merged.pop("meta"), **merged}
         return merged
 
-    def _cached(self, key: str, build: Callable[[], Any]) -> Any:
-        hit = self._cache.get(key)
-        if hit is not None and hit[0] == self.revision:
-            return hit[1]
-        value = build()
-        self._cache[key] = (self.revision, value)
-        return value
-
     def get_payload(self) -> dict[str, Any]:
         """The ``config.get`` result, redacted like the real one (shared: do not mutate)."""
         applied = self.applied_hash() if self.profile.modern else None
-        payload: dict[str, Any] = self._cached("get", self._build_payload)
-        if self.profile.modern and payload.get("appliedConfigHash") != applied:
-            payload = dict(payload, appliedConfigHash=applied)
+        hit = self._cache.get("get")
+        if hit is not None and hit[0] == self.revision and hit[1][0] == applied:
+            cached: dict[str, Any] = hit[1][1]
+            return cached
+        head, tail = self._payload_parts()
+        payload = {**head, "hash": self.hash, **tail}
+        if self.profile.modern:
+            payload["configRevisionHash"] = self._revision_hash()
+            payload["appliedConfigHash"] = applied
+        self._cache["get"] = (self.revision, (applied, payload))
         return payload
 
     def get_payload_json(self) -> str:
-        """:meth:`get_payload` serialized (cached while nothing changes)."""
-        payload = self.get_payload()
+        """:meth:`get_payload` serialized like ``json.dumps(payload, ensure_ascii=False)``.
+
+        Spliced from the shared serialized body and this gateway's own hashes (cached while
+        nothing changes).
+        """
+        applied = self.applied_hash() if self.profile.modern else None
         hit = self._cache.get("get-json")
-        if hit is not None and hit[0] == self.revision and hit[1][0] is payload:
+        if hit is not None and hit[0] == self.revision and hit[1][0] == applied:
             text: str = hit[1][1]
             return text
-        text = json.dumps(payload, ensure_ascii=False)
-        self._cache["get-json"] = (self.revision, (payload, text))
+        views = self.views()
+        parts = views.json_parts
+        if parts is None:
+            head, tail = self._payload_parts()
+            parts = (
+                json.dumps(head, ensure_ascii=False)[:-1],
+                json.dumps(tail, ensure_ascii=False)[1:-1],
+            )
+            views.json_parts = parts
+        text = f'{parts[0]}, "hash": {json.dumps(self.hash)}, {parts[1]}'
+        if self.profile.modern:
+            revision, applied_text = json.dumps(self._revision_hash()), json.dumps(applied)
+            text += f', "configRevisionHash": {revision}, "appliedConfigHash": {applied_text}'
+        text += "}"
+        self._cache["get-json"] = (self.revision, (applied, text))
         return text
 
-    def _build_payload(self) -> dict[str, Any]:
+    def _revision_hash(self) -> str | None:
+        return self.resolved_hash(self.source_config()) if self.valid else None
+
+    def _payload_parts(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The shared ``config.get`` body: what precedes ``hash`` and what follows it."""
+        views = self.views()
+        parts = views.payload_parts
+        if parts is None:
+            parts = views.payload_parts = self._build_payload_parts()
+        return parts
+
+    def _build_payload_parts(self) -> tuple[dict[str, Any], dict[str, Any]]:
         redactor = self.redactor
         modern = self.profile.modern
-        payload: dict[str, Any] = {"path": self.path}
+        head: dict[str, Any] = {"path": self.path}
         if modern:
-            payload["includedPaths"] = []
+            head["includedPaths"] = []
             if self.exists:
-                payload["includeProvenance"] = []
-                payload["agentRosterIncludeOwned"] = False
-                payload["bindingsIncludeOwned"] = False
-        payload["exists"] = self.exists
+                head["includeProvenance"] = []
+                head["agentRosterIncludeOwned"] = False
+                head["bindingsIncludeOwned"] = False
+        head["exists"] = self.exists
         if not self.valid:
-            payload.update(
+            head.update(
                 raw=None,
                 parsed=None,
                 sourceConfig={},
@@ -337,16 +462,16 @@ class ConfigStore:
             )
         else:
             source = self.source_config()
-            runtime = self.runtime_view()
-            red_runtime, secrets = redactor.redact(runtime)
+            red_runtime, secrets = redactor.redact(self.runtime_view())
             red_parsed, _ = redactor.redact(self.parsed)
-            red_source, _ = redactor.redact(self.resolve(source))
+            # redact copies; resolve only when there is something to substitute
+            red_source, _ = redactor.redact(source if self._env is None else self.resolve(source))
             raw = (
                 redactor.redact_raw(self.raw, secrets, self.parsed)
                 if self.raw is not None
                 else None
             )
-            payload.update(
+            head.update(
                 raw=raw,
                 parsed=red_parsed,
                 sourceConfig=red_source,
@@ -355,29 +480,27 @@ class ConfigStore:
                 runtimeConfig=red_runtime,
                 config=clone(red_runtime),
             )
-        payload.update(hash=self.hash, issues=clone(self.issues), warnings=[], legacyIssues=[])
-        if modern:
-            revision = self.resolved_hash(self.source_config()) if self.valid else None
-            payload["configRevisionHash"] = revision
-            payload["appliedConfigHash"] = self.applied_hash()
-        return payload
+        tail = {"issues": clone(self.issues), "warnings": [], "legacyIssues": []}
+        return head, tail
 
     def runtime_view(self) -> dict[str, Any]:
         """The run-time config (cached per revision; do not mutate)."""
         if not self.valid:
             return {}
-        result: dict[str, Any] = self._cached(
-            "runtime", lambda: self.runtime_config(self.source_config())
-        )
+        views = self.views()
+        result = views.runtime
+        if result is None:
+            result = views.runtime = self.runtime_config(views.source)
         return result
 
     def runtime_unresolved(self) -> dict[str, Any]:
         """The run-time config before ``${VAR}`` substitution (cached; do not mutate)."""
         if not self.valid:
             return {}
-        result: dict[str, Any] = self._cached(
-            "runtime-raw", lambda: self.runtime_config(self.source_config(), resolve=False)
-        )
+        views = self.views()
+        result = views.runtime_raw
+        if result is None:
+            result = views.runtime_raw = self.runtime_config(views.source, resolve=False)
         return result
 
     # -- writing ------------------------------------------------------------------------

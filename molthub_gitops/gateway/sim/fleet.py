@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from molthub_gitops.gateway.sim.server import SimulatedGateway
@@ -31,8 +31,10 @@ class SimulatedFleet:
     """A set of :class:`SimulatedGateway` objects started and stopped together.
 
     Pass ``count`` (names ``bot-0001``...) or ``names``; ``token_for(name)`` gives each its
-    token; every other keyword goes to each gateway (pass one shared ``schema`` object: it is
-    compiled once for the whole fleet).
+    token and ``config_for(name)`` its own initial config (instead of one ``config`` for all);
+    every other keyword goes to each gateway (pass one shared ``schema`` object: it is
+    compiled once for the whole fleet). Gateways whose files are identical share the views
+    built from them (see ``configstore.SharedViews``) until one of them is written.
     """
 
     def __init__(
@@ -41,8 +43,11 @@ class SimulatedFleet:
         *,
         names: Sequence[str] | None = None,
         token_for: Callable[[str], str] | None = None,
+        config_for: Callable[[str], Mapping[str, Any] | None] | None = None,
         **gateway_kwargs: Any,
     ) -> None:
+        if config_for is not None and "config" in gateway_kwargs:
+            raise ValueError("pass config or config_for, not both")
         if names is None:
             if count is None:
                 raise ValueError("SimulatedFleet needs count or names")
@@ -57,6 +62,8 @@ class SimulatedFleet:
             kwargs = dict(gateway_kwargs)
             if token_for is not None:
                 kwargs["token"] = token_for(name)
+            if config_for is not None:
+                kwargs["config"] = config_for(name)
             self.gateways[name] = SimulatedGateway(name=name, **kwargs)
 
     def url_for(self, name: str) -> str:

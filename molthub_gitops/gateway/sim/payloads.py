@@ -7,19 +7,23 @@ The structures follow frames captured from openclaw 2026.9.6 (protocol 4) and 20
 from __future__ import annotations
 
 import base64
+import dataclasses
+import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, cast
 
 __all__ = [
     "EVENTS_LEGACY",
     "EVENTS_MODERN",
     "METHODS",
     "HealthInputs",
+    "HelloTemplate",
     "health_payload",
     "hello_payload",
     "status_payload",
+    "uuid4_str",
 ]
 
 METHODS: Final = (
@@ -63,6 +67,16 @@ _HEARTBEAT_PROMPT_LEGACY: Final = (
     "If nothing needs attention, reply HEARTBEAT_OK."
 )
 _CHANNEL_META_KEYS: Final = frozenset({"defaults", "modelByChannel"})
+
+
+def uuid4_str() -> str:
+    """A random (version 4) UUID as text, like ``str(uuid.uuid4())`` without the UUID object
+    (the simulator makes several per connection)."""
+    data = bytearray(os.urandom(16))
+    data[6] = (data[6] & 0x0F) | 0x40
+    data[8] = (data[8] & 0x3F) | 0x80
+    h = data.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def random_token() -> str:
@@ -167,6 +181,8 @@ class HelloInputs:
     port: int
     health_version: int
     instance_id: str
+    recovery_scope: str | None = None  # random when None
+    canvas_token: str | None = None  # random when None
 
 
 def hello_payload(inputs: HelloInputs) -> dict[str, Any]:
@@ -192,6 +208,7 @@ def hello_payload(inputs: HelloInputs) -> dict[str, Any]:
         presence[0] = {**presence[0], "modelIdentifier": "x64"}
     events = EVENTS_MODERN if inputs.modern else EVENTS_LEGACY
     if inputs.modern:
+        canvas_token = inputs.canvas_token or random_token()
         snapshot: dict[str, Any] = {
             "suspension": {"phase": "accepting"},
             "presence": presence,
@@ -237,13 +254,13 @@ def hello_payload(inputs: HelloInputs) -> dict[str, Any]:
             "controlUiWidgetKinds": [],
             "controlUiLinkReaders": [],
             "pluginSurfaceUrls": {
-                "canvas": f"http://127.0.0.1:{inputs.port}/__openclaw__/cap/{random_token()}"
+                "canvas": f"http://127.0.0.1:{inputs.port}/__openclaw__/cap/{canvas_token}"
             },
             "auth": {
                 "method": inputs.auth_method,
                 "role": inputs.role,
                 "scopes": list(inputs.scopes),
-                "recoveryScope": random_token(),
+                "recoveryScope": inputs.recovery_scope or random_token(),
             },
             "policy": {
                 "maxPayload": MAX_PAYLOAD,
@@ -289,6 +306,68 @@ def hello_payload(inputs: HelloInputs) -> dict[str, Any]:
             "issuedAtMs": inputs.now_ms,
         }
     return hello
+
+
+_ENCODE: Final = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _hole(name: str) -> str:
+    """A placeholder value; JSON writes it as ``"\\u0000name\\u0000"``, which no real
+    value of a ``hello-ok`` contains."""
+    return f"\x00{name}\x00"
+
+
+def _hole_text(name: str) -> str:
+    return f"\\u0000{name}\\u0000"
+
+
+class HelloTemplate:
+    """A serialized ``hello-ok`` with holes for what differs between connections.
+
+    Writing the ~3 KB ``hello-ok`` is the costliest step of a simulated handshake, and a
+    gateway answers every ``connect`` with the same one but for the connection id, the
+    clock (``ts``, ``issuedAtMs``), the uptime and two random tokens. The template is
+    rendered by text substitution; :meth:`render` gives exactly
+    ``json.dumps(hello_payload(...), ensure_ascii=False)`` for those values.
+    """
+
+    __slots__ = ("_text",)
+
+    def __init__(self, inputs: HelloInputs) -> None:
+        now = cast(int, _hole("now"))
+        health = dict(inputs.health)
+        if "ts" in health:
+            health["ts"] = now
+        loop = health.get("eventLoop")
+        if isinstance(loop, Mapping) and loop.get("degradedSinceMs") is not None:
+            health["eventLoop"] = {**loop, "degradedSinceMs": now}
+        holed = dataclasses.replace(
+            inputs,
+            conn_id=_hole("conn"),
+            now_ms=now,
+            uptime_ms=cast(int, _hole("uptime")),
+            health=health,
+            recovery_scope=_hole("recovery"),
+            canvas_token=_hole("canvas"),
+        )
+        self._text = _ENCODE(hello_payload(holed))
+
+    def render(
+        self,
+        conn_id: str,
+        now_ms: int,
+        uptime_ms: int,
+        *,
+        tokens: tuple[str, str] | None = None,
+    ) -> str:
+        """The ``hello-ok`` payload as JSON text (``tokens``: recovery scope and canvas
+        capability; random when not given)."""
+        recovery, canvas = tokens if tokens is not None else (random_token(), random_token())
+        text = self._text.replace(f'"{_hole_text("conn")}"', _ENCODE(conn_id))
+        text = text.replace(f'"{_hole_text("now")}"', str(int(now_ms)))
+        text = text.replace(f'"{_hole_text("uptime")}"', str(int(uptime_ms)))
+        text = text.replace(_hole_text("recovery"), json.dumps(recovery)[1:-1])
+        return text.replace(_hole_text("canvas"), json.dumps(canvas)[1:-1])
 
 
 def _event_loop(healthy: bool, now_ms: int) -> dict[str, Any]:

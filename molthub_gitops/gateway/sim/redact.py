@@ -9,11 +9,12 @@ path is replaced by the value the file holds; a sentinel with nothing to restore
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any, Final
 
-__all__ = ["SENTINEL", "RedactionError", "Redactor"]
+__all__ = ["SENTINEL", "RedactionError", "Redactor", "is_sensitive_path", "redactor_for"]
 
 SENTINEL: Final = "__OPENCLAW_REDACTED__"
 
@@ -48,8 +49,12 @@ class RedactionError(ValueError):
     """A redaction sentinel that cannot be turned back into a value."""
 
 
+@functools.lru_cache(maxsize=8192)
 def is_sensitive_path(path: str) -> bool:
-    """The real gateway's path heuristic (used when no schema hint covers the path)."""
+    """The real gateway's path heuristic (used when no schema hint covers the path).
+
+    Memoized: the same paths come back for every gateway of a fleet and every revision.
+    """
     lower = path.lower()
     if "localservice.env." in lower:
         return True
@@ -63,8 +68,14 @@ def _concrete(value: str) -> bool:
     return bool(trimmed) and value != SENTINEL and not _ENV_REF.match(trimmed)
 
 
+@functools.lru_cache(maxsize=64)
+def redactor_for(sensitive: frozenset[str], insensitive: frozenset[str]) -> Redactor:
+    """The (stateless, shareable) :class:`Redactor` for one set of hints, built once."""
+    return Redactor(sensitive, insensitive)
+
+
 class Redactor:
-    """Redacts and restores config objects for one set of ``uiHints``."""
+    """Redacts and restores config objects for one set of ``uiHints`` (holds no state)."""
 
     def __init__(self, sensitive: frozenset[str], insensitive: frozenset[str]) -> None:
         self._sensitive = sensitive

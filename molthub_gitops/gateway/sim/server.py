@@ -19,7 +19,6 @@ import hmac
 import json
 import os
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
@@ -51,10 +50,11 @@ from molthub_gitops.gateway.sim.payloads import (
     STATE_DIR,
     HealthInputs,
     HelloInputs,
+    HelloTemplate,
     health_payload,
-    hello_payload,
     random_token,
     status_payload,
+    uuid4_str,
 )
 from molthub_gitops.gateway.sim.redact import RedactionError
 from molthub_gitops.gateway.sim.reload import changed_paths, plan_kind
@@ -84,6 +84,10 @@ _DOCTOR_HINT: Final = (
     "approvals-capable OpenClaw surface."
 )
 _RESTART_EXPECTED_MS: Final = 1500
+
+
+_ENCODE: Final = json.JSONEncoder(ensure_ascii=False).encode
+"""``json.dumps(value, ensure_ascii=False)`` without building an encoder per frame."""
 
 
 def _now_ms() -> int:
@@ -140,7 +144,7 @@ class _Conn:
 
     def __init__(self, ws: ServerConnection) -> None:
         self.ws = ws
-        self.conn_id = str(uuid.uuid4())
+        self.conn_id = uuid4_str()
         self.seq = 0
         self.queue: deque[str] = deque()
         self.flusher: asyncio.Task[None] | None = None
@@ -152,7 +156,7 @@ class _Conn:
 
     def post(self, frame: Mapping[str, Any]) -> None:
         """Queue a frame; frames leave in the order they were posted."""
-        self.post_text(json.dumps(frame, ensure_ascii=False))
+        self.post_text(_ENCODE(frame))
 
     def post_text(self, text: str) -> None:
         """Queue an already serialized frame."""
@@ -208,7 +212,7 @@ class SimulatedGateway:
             env=env,
             initial=config,
         )
-        self.boot_id = str(uuid.uuid4())
+        self.boot_id = uuid4_str()
         self.apply_count = 0
         self.writes: list[SimWrite] = []
         self.restart_count = 0
@@ -230,7 +234,8 @@ class SimulatedGateway:
         self._started_at = time.monotonic()
         self._health_version = 1
         self._health_cache: tuple[tuple[int, bool], str] | None = None
-        self._instance_id = str(uuid.uuid4())
+        self._hello_cache: tuple[tuple[Any, ...], HelloTemplate] | None = None
+        self._instance_id = uuid4_str()
 
     # -- public API ------------------------------------------------------------------------
     @property
@@ -382,7 +387,7 @@ class SimulatedGateway:
         await asyncio.sleep(max(0.0, self.faults.restart_duration_s))
         if self._server is None:
             return
-        self.boot_id = str(uuid.uuid4())
+        self.boot_id = uuid4_str()
         self.restart_count += 1
         self._started_at = time.monotonic()
         self._store.applied = self._store.source_config()
@@ -421,7 +426,8 @@ class SimulatedGateway:
 
     async def _close(self, ws: ServerConnection, code: int, reason: str) -> None:
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(ws.close(code, _truncate_reason(reason)), 2.0)
+            async with asyncio.timeout(2.0):  # no extra task, unlike wait_for
+                await ws.close(code, _truncate_reason(reason))
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -465,7 +471,7 @@ class SimulatedGateway:
         if cached is None or cached[0] != key:
             payload = self._health()
             rest = {k: v for k, v in payload.items() if k not in ("ok", "ts")}
-            cached = (key, json.dumps(rest, ensure_ascii=False)[1:])
+            cached = (key, _ENCODE(rest)[1:])
             self._health_cache = cached
         ok = "true" if self.healthy else "false"
         tail = cached[1]
@@ -483,7 +489,7 @@ class SimulatedGateway:
     async def _handle(self, ws: ServerConnection) -> None:
         conn: _Conn | None = None
         try:
-            nonce = str(uuid.uuid4())
+            nonce = uuid4_str()
             challenge: dict[str, Any] = {"nonce": nonce, "ts": _now_ms()}
             if self._modern:
                 challenge["capabilities"] = ["model-catalog-snapshot"]
@@ -491,7 +497,8 @@ class SimulatedGateway:
                 json.dumps({"type": "event", "event": "connect.challenge", "payload": challenge})
             )
             try:
-                text = await asyncio.wait_for(ws.recv(), HANDSHAKE_TIMEOUT_S)
+                async with asyncio.timeout(HANDSHAKE_TIMEOUT_S):
+                    text = await ws.recv()
             except TimeoutError:
                 await self._close(ws, 1008, "handshake timeout")
                 return
@@ -604,7 +611,7 @@ class SimulatedGateway:
             if self.faults.require_pairing and device_id not in self._paired:
                 request_id = next(
                     (r for r, d in self.pending_pairing.items() if d == device_id),
-                    str(uuid.uuid4()),
+                    uuid4_str(),
                 )
                 self.pending_pairing[request_id] = device_id
                 message = "pairing required: device is not approved yet"
@@ -643,38 +650,74 @@ class SimulatedGateway:
         conn.role = role
         conn.scopes = scopes
         conn.device_id = str(device["id"]) if isinstance(device, dict) else None
-        hello = hello_payload(
+        hello = self._hello_template(protocol, auth_method, role, scopes, device_token).render(
+            conn.conn_id, _now_ms(), int((time.monotonic() - self._started_at) * 1000)
+        )
+        if self._state != "ready":
+            await self._close(ws, 1012, "service restart")
+            return None
+        self._conns.add(conn)
+        conn.post_text(
+            f'{{"type": "res", "id": {_ENCODE(req_id)}, "ok": true, "payload": {hello}}}'
+        )
+        if not self._modern:
+            conn.event("health", self._health())
+        self._arm_tick()
+        return conn
+
+    def _hello_template(
+        self,
+        protocol: int,
+        auth_method: str,
+        role: str,
+        scopes: list[str],
+        device_token: str | None,
+    ) -> HelloTemplate:
+        """The ``hello-ok`` for this state of the gateway (rebuilt when anything it shows
+        changed; what differs per connection is filled in by :meth:`HelloTemplate.render`)."""
+        applied = self._store.applied_hash() if self._modern else None
+        key = (
+            protocol,
+            auth_method,
+            role,
+            tuple(scopes),
+            device_token,
+            self.boot_id,
+            self._health_version,
+            self.healthy,
+            self._store.revision,
+            applied,
+            self.port,
+            self.tick_interval_ms,
+        )
+        cached = self._hello_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        template = HelloTemplate(
             HelloInputs(
                 modern=self._modern,
                 protocol=protocol,
                 version=self.version,
                 boot_id=self.boot_id,
-                conn_id=conn.conn_id,
+                conn_id="",
                 health=self._health(),
-                uptime_ms=int((time.monotonic() - self._started_at) * 1000),
-                now_ms=_now_ms(),
+                uptime_ms=0,
+                now_ms=0,
                 config_path=CONFIG_PATH,
                 auth_mode=self._auth_mode(),
                 auth_method=auth_method,
                 role=role,
                 scopes=scopes,
                 device_token=device_token,
-                applied_hash=self._store.applied_hash() if self._modern else None,
+                applied_hash=applied,
                 tick_interval_ms=self.tick_interval_ms,
                 port=self.port,
                 health_version=self._health_version,
                 instance_id=self._instance_id,
             )
         )
-        if self._state != "ready":
-            await self._close(ws, 1012, "service restart")
-            return None
-        self._conns.add(conn)
-        conn.post({"type": "res", "id": req_id, "ok": True, "payload": hello})
-        if not self._modern:
-            conn.event("health", self._health())
-        self._arm_tick()
-        return conn
+        self._hello_cache = (key, template)
+        return template
 
     def _auth_mode(self) -> str:
         if self._token is not None:
@@ -810,7 +853,7 @@ class SimulatedGateway:
         if reply.before is not None:
             reply.before()
         if reply.ok and reply.payload_json is not None:
-            rid = json.dumps(frame["id"], ensure_ascii=False)
+            rid = _ENCODE(frame["id"])
             conn.post_text(
                 f'{{"type": "res", "id": {rid}, "ok": true, "payload": {reply.payload_json}}}'
             )
