@@ -2,7 +2,9 @@
 
 ``probe`` prints protocol, server version, config hash and a health summary. Exit codes:
 0 reachable and healthy, 1 reachable but unhealthy, 2 unreachable, refused, bad auth or bad
-input. Failures are one line on stderr, never a traceback, never the token.
+input (an invalid URL, an unset token variable, an unreadable device key), 130 interrupted.
+Failures go to stderr through :func:`~molthub_gitops.cli.output.command_guard`: one line or
+one problem, never a traceback, never the token.
 """
 
 from __future__ import annotations
@@ -14,6 +16,13 @@ from pathlib import Path
 
 import click
 
+from molthub_gitops.cli.output import (
+    EXIT_ACTION,
+    EXIT_INPUT,
+    EXIT_OK,
+    command_guard,
+    print_error,
+)
 from molthub_gitops.errors import InputError
 from molthub_gitops.gateway.identity import DeviceIdentity
 from molthub_gitops.gateway.operations import Observation, observe_url
@@ -83,45 +92,44 @@ def gateway_group() -> None:
 @click.option("--no-device", is_flag=True,
               help="Connect without a device identity (loopback protocol-4 gateways only).")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
-              help="Seconds for the whole probe.")
+              help="Seconds for the whole probe (connect, config.get and health).")
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
+@command_guard
 def probe(
     url: str, token_env: str | None, password_env: str | None, identity_dir: Path | None,
     no_device: bool, timeout: float, output: str,
-) -> None:
+) -> int:
     """Connect to the gateway at URL and report protocol, version, config hash and health.
 
-    Exit 0 healthy, 1 reachable but unhealthy, 2 unreachable or refused.
+    Exit 0 healthy, 1 reachable but unhealthy, 2 unreachable, refused or bad input.
     """
     if token_env and password_env:
-        click.echo("error: use either --token-env or --password-env, not both", err=True)
-        raise SystemExit(2)
-    try:
-        token = resolve_secret(env=token_env) if token_env else None
-        password = resolve_secret(env=password_env, what="gateway password") \
-            if password_env else None
-        identity = None
-        if not no_device:
-            try:
-                identity = DeviceIdentity.load_or_create(identity_dir or default_identity_dir())
-            except OSError as exc:
-                click.echo(f"warning: no device identity ({exc.strerror}); connecting without",
-                           err=True)
-        obs = asyncio.run(observe_url(url, token=token, password=password, identity=identity,
-                                      timeout=timeout))
-    except InputError as exc:
-        click.echo(exc.format(), err=True)
-        raise SystemExit(2) from None
+        raise InputError.single(
+            "conflicting-options", "use either --token-env or --password-env, not both",
+            hint="a gateway checks one shared secret: pass the one it is configured with",
+        )
+    token = resolve_secret(env=token_env) if token_env else None
+    password = resolve_secret(env=password_env, what="gateway password") \
+        if password_env else None
+    identity = None
+    if not no_device:
+        try:
+            identity = DeviceIdentity.load_or_create(identity_dir or default_identity_dir())
+        except OSError as exc:
+            click.echo(f"warning: no device identity ({exc.strerror}); connecting without",
+                       err=True)
+    obs = asyncio.run(observe_url(url, token=token, password=password, identity=identity,
+                                  timeout=timeout))
     if output == "json":
         click.echo(json.dumps(obs.as_dict(), indent=2, sort_keys=True))
     elif obs.reachable:
         click.echo(render_text(obs))
     if not obs.reachable:
         if output == "text":
-            click.echo(f"error: {obs.error}", err=True)
-        raise SystemExit(2)
-    raise SystemExit(0 if obs.healthy else 1)
+            print_error(obs.error or "gateway unreachable")
+        return EXIT_INPUT
+    return EXIT_OK if obs.healthy else EXIT_ACTION
 
 
 def register(group: click.Group) -> None:

@@ -102,6 +102,37 @@ def display_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
+def _url_for_message(url: str) -> str:
+    """``url`` with userinfo and query removed by plain text rules (it may not parse)."""
+    text = url.split("?", 1)[0].split("#", 1)[0]
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest = "", text
+    return f"{scheme}{sep}{rest.rsplit('@', 1)[-1]}"  # whatever precedes an @ may be a secret
+
+
+def _check_url(url: object) -> None:
+    """Raise the ``gateway-url`` :class:`InputError` unless ``url`` is a usable ws(s) URL."""
+    hint = "use ws://host:port or wss://host:port (IPv6: ws://[::1]:port)"
+    if not isinstance(url, str):
+        raise InputError.single("gateway-url", "the gateway URL is not a string", hint=hint)
+    reason = "malformed host"
+    try:
+        parts = urlsplit(url)
+        reason = "the port must be a number from 0 to 65535"
+        parts.port  # noqa: B018 - reading the port validates it (ValueError when it is bad)
+    except ValueError:
+        raise InputError.single(
+            "gateway-url", f"not a valid gateway URL: {_url_for_message(url)!r} ({reason})",
+            hint=hint,
+        ) from None
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        raise InputError.single(
+            "gateway-url", f"not a gateway WebSocket URL: {_url_for_message(url)!r}",
+            hint=hint,
+        )
+
+
 # --------------------------------------------------------------------------- results
 
 
@@ -231,7 +262,9 @@ class EventSubscription:
 
     An async iterator (``async for event in sub``) and an async context manager. The queue is
     bounded: when a slow consumer lets it fill, the oldest events are dropped and counted in
-    ``dropped``. Iteration ends when the subscription or the client is closed.
+    ``dropped``. Iteration ends when the subscription or the client is closed; until then
+    ``async for`` waits for the next event without a time limit (a dropped connection that
+    the client does not reconnect does not end it). :meth:`next` is the bounded wait.
     """
 
     def __init__(self, client: GatewayClient, names: Sequence[str], maxsize: int = 1024) -> None:
@@ -283,11 +316,18 @@ class EventSubscription:
         return self
 
     async def __anext__(self) -> Event:
+        """The next event. ``async for`` waits without a time limit, as long as the
+        subscription and its client are open: closing either ends the iteration
+        (``StopAsyncIteration``) for every waiting consumer. Use :meth:`next` for a bounded
+        wait."""
         if self.closed and self._queue.empty():
             raise StopAsyncIteration
         item = await self._queue.get()
         if item is _END:
             self.closed = True
+            # leave the end marker for other consumers waiting on this subscription
+            with contextlib.suppress(asyncio.QueueFull):
+                self._queue.put_nowait(_END)
             raise StopAsyncIteration
         assert isinstance(item, Event)
         return item
@@ -327,13 +367,7 @@ class GatewayClient:
         platform: str = sys.platform,
         signature_version: str = "v3",
     ) -> None:
-        parts = urlsplit(url) if isinstance(url, str) else None
-        if parts is None or parts.scheme not in ("ws", "wss") or not parts.hostname:
-            raise InputError.single(
-                "gateway-url",
-                f"not a gateway WebSocket URL: {display_url(str(url))!r}",
-                hint="use ws://host:port or wss://host:port",
-            )
+        _check_url(url)
         if min_protocol > max_protocol:
             raise ValueError("min_protocol must not exceed max_protocol")
         self._target = url
@@ -836,7 +870,10 @@ class GatewayClient:
     def subscribe(self, *events: str, maxsize: int = 1024) -> EventSubscription:
         """Events named ``events`` (all events when none are named), from now on."""
         sub = EventSubscription(self, events, maxsize=maxsize)
-        self._subs.add(sub)
+        if self._closed:
+            sub._end()  # nothing will ever arrive: iteration ends at once
+        else:
+            self._subs.add(sub)
         return sub
 
     def _unsubscribe(self, sub: EventSubscription) -> None:

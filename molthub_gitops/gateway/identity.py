@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from cryptography.exceptions import InternalError, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -122,8 +123,8 @@ class DeviceIdentity:
     def load_or_create(cls, directory: str | os.PathLike[str]) -> DeviceIdentity:
         """Load the key from ``directory``, creating it (and the directory, 0700) the first time.
 
-        A key file readable by others, or one that is not an Ed25519 PEM key, is an
-        :class:`InputError`.
+        A key file readable by others, or one that is not an unencrypted Ed25519 PEM key
+        (garbage, encrypted, another algorithm), is an :class:`InputError` naming the file.
         """
         path = Path(directory)
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -137,16 +138,23 @@ class DeviceIdentity:
                     Location(str(key_path)),
                     hint=f"chmod 600 {key_path}",
                 )
+            what = "not an Ed25519 key"
             try:
                 key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
-            except ValueError:
-                key = None
+            except TypeError:  # cryptography's answer to an encrypted key without a password
+                key, what = None, "encrypted with a password"
+            except UnsupportedAlgorithm:
+                key, what = None, "a key of an unsupported algorithm"
+            except (ValueError, InternalError):  # not PEM, or PEM that holds no valid key
+                key, what = None, "not a valid PEM private key"
             if not isinstance(key, Ed25519PrivateKey):
                 raise InputError.single(
                     "device-key-invalid",
-                    "device key file is not an unencrypted Ed25519 PEM private key",
+                    f"device key file is {what}; molthub needs an unencrypted Ed25519 PEM "
+                    "private key",
                     Location(str(key_path)),
-                    hint="move it away; a new key is created on the next run (and must be paired)",
+                    hint=f"move {key_path} away; a new key is created on the next run "
+                    "(and must be paired again)",
                 )
             return cls(key, directory=path)
         key = Ed25519PrivateKey.generate()

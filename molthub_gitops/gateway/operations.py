@@ -34,8 +34,14 @@ from molthub_gitops.errors import (
     GatewayUnavailable,
 )
 from molthub_gitops.gateway.backoff import Backoff
-from molthub_gitops.gateway.client import ApplyResult, ConfigSnapshot, GatewayClient
+from molthub_gitops.gateway.client import (
+    MIN_ATTEMPT_S,
+    ApplyResult,
+    ConfigSnapshot,
+    GatewayClient,
+)
 from molthub_gitops.gateway.identity import DeviceIdentity
+from molthub_gitops.gateway.protocol import Hello
 from molthub_gitops.gateway.secrets import REDACTION_SENTINEL
 
 __all__ = [
@@ -175,13 +181,19 @@ class Observation:
 async def observe(client: GatewayClient, *, timeout: float | None = None) -> Observation:
     """Connect if needed, then read ``config.get`` and ``health`` (concurrently).
 
+    ``timeout`` is one deadline for the whole observation: connecting gets at most what is
+    left of it (and no more than ``client.connect_timeout``), the two requests what is left
+    after that. When it runs out, :class:`GatewayTimeout` says so. Without ``timeout`` each
+    step uses the client's own ``connect_timeout``/``request_timeout``.
+
     Gateway errors propagate as typed exceptions (see :func:`observe_url` for a variant that
     turns them into ``Observation(reachable=False)``).
     """
-    hello = await client.connect(timeout=timeout)
-    snapshot, health = await asyncio.gather(
-        client.config_get(timeout=timeout), client.health(timeout=timeout)
-    )
+    if timeout is None:
+        hello = await client.connect()
+        snapshot, health = await asyncio.gather(client.config_get(), client.health())
+    else:
+        hello, snapshot, health = await _observe_within(client, timeout)
     hello = client.hello or hello
     return Observation(
         url=client.url,
@@ -199,6 +211,33 @@ async def observe(client: GatewayClient, *, timeout: float | None = None) -> Obs
         health=summarize_health(health),
         observed_at=time.time(),
     )
+
+
+async def _observe_within(
+    client: GatewayClient, timeout: float
+) -> tuple[Hello, ConfigSnapshot, Mapping[str, Any]]:
+    """:func:`observe`'s steps under one deadline ``timeout`` seconds from now."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+
+    def left() -> float:
+        return max(deadline - loop.time(), 0.0)
+
+    step = "the connection"
+    try:
+        hello = await client.connect(timeout=min(client.connect_timeout, left()) or 0.001)
+        step = "config.get and health"
+        snapshot, health = await asyncio.gather(
+            client.config_get(timeout=left() or 0.001), client.health(timeout=left() or 0.001)
+        )
+    except GatewayTimeout as exc:
+        if left() > MIN_ATTEMPT_S:
+            raise  # a narrower timeout of the client's own, not the deadline
+        raise GatewayTimeout(
+            f"no observation within {timeout:g}s (still waiting for {step})",
+            url=client.url, details={**exc.details, "timeout": timeout},
+        ) from None
+    return hello, snapshot, health
 
 
 async def observe_url(
@@ -221,17 +260,11 @@ async def observe_url(
     except GatewayError as exc:  # pragma: no cover - constructor raises InputError only
         return Observation(url=url, reachable=False, error=str(exc),
                            error_kind=type(exc).__name__, observed_at=time.time())
-    guard = timeout + 1.0  # the inner timeouts fire first and say more
     try:
-        async with asyncio.timeout(guard):
-            return await observe(client, timeout=timeout)
+        return await observe(client, timeout=timeout)  # one deadline for every step
     except GatewayError as exc:
         return Observation(url=client.url, reachable=False, error=client.scrub(str(exc)),
                            error_kind=type(exc).__name__, observed_at=time.time())
-    except TimeoutError:
-        return Observation(url=client.url, reachable=False,
-                           error=f"{client.url}: no observation within {guard:g}s",
-                           error_kind="GatewayTimeout", observed_at=time.time())
     finally:
         await client.close()
 

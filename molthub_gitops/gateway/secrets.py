@@ -104,6 +104,13 @@ def resolve_secret(
             f"cannot read the {what} file ({exc.strerror or exc.__class__.__name__})",
             Location(str(path)),
         ) from None
+    except UnicodeDecodeError:  # the exception text quotes bytes of the secret: never shown
+        raise InputError.single(
+            "secret-file-unreadable",
+            f"cannot read the {what} file (it is not UTF-8 text)",
+            Location(str(path)),
+            hint="write the secret as plain UTF-8 text, on the first line",
+        ) from None
     value = text.strip().splitlines()[0].strip() if text.strip() else ""
     if not value:
         raise InputError.single(

@@ -73,3 +73,17 @@ def test_resolve_secret_from_env_and_file(tmp_path: Path) -> None:
         resolve_secret(file=empty)
     assert info.value.problems[0].code == "secret-file-empty"
     assert "file-secret" not in str(info.value)
+
+
+def test_non_utf8_secret_file_is_an_input_error_without_its_bytes(tmp_path: Path) -> None:
+    f = tmp_path / "tok"
+    f.write_bytes(b"s3cr\xe9t-\xff-value\n")
+    with pytest.raises(InputError) as info:
+        resolve_secret(file=f)
+    problem = info.value.problems[0]
+    assert problem.code == "secret-file-unreadable"
+    assert "not UTF-8" in problem.message
+    assert problem.location is not None
+    assert problem.location.file == str(f)
+    assert "s3cr" not in str(info.value)
+    assert "value" not in str(info.value)

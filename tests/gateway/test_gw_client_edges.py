@@ -20,7 +20,8 @@ from molthub_gitops.errors import (
     ProtocolMismatch,
 )
 from molthub_gitops.gateway.backoff import Backoff
-from molthub_gitops.gateway.client import GatewayClient, display_url
+from molthub_gitops.gateway.client import Event, EventSubscription, GatewayClient, display_url
+from molthub_gitops.gateway.operations import observe_url
 
 FAST = Backoff(initial=0.01, maximum=0.05, jitter=0.0)
 
@@ -323,3 +324,69 @@ async def test_failed_upgrades_are_typed(reply: bytes, expected: type[Exception]
     finally:
         server.close()
         await asyncio.wait_for(server.wait_closed(), 5)
+
+
+@pytest.mark.parametrize(("url", "shown", "reason"), [
+    ("ws://[::1", "ws://[::1", "malformed host"),
+    ("ws://h:99999", "ws://h:99999", "port"),
+    ("ws://user:pw-secret@gw:99x/p?token=tok-secret", "ws://gw:99x/p", "port"),
+    ("http://user:pw-secret@gw/?token=tok-secret", "http://gw/", "WebSocket URL"),
+    ("user:pw-secret@gw", "gw", "WebSocket URL"),
+])
+def test_unusable_urls_are_input_errors_without_credentials(url: str, shown: str,
+                                                            reason: str) -> None:
+    with pytest.raises(InputError) as info:
+        GatewayClient(url)
+    problem = info.value.problems[0]
+    assert problem.code == "gateway-url"
+    assert repr(shown) in problem.message
+    assert reason in problem.message
+    assert "ws://host:port" in problem.hint
+    assert "secret" not in str(info.value)
+
+
+async def test_closing_the_client_ends_waiting_async_for_loops() -> None:
+    async def serve(ws: ServerConnection) -> None:
+        await handshake(ws)
+        await _serve_forever(ws)
+
+    async def drain(sub: EventSubscription) -> list[Event]:
+        return [event async for event in sub]
+
+    async with ScriptedPeer(serve) as peer:
+        client = GatewayClient(peer.url, token="t-123456")
+        await client.connect()
+        sub = client.subscribe("never.sent")
+        readers = [asyncio.create_task(drain(sub)) for _ in range(2)]
+        await asyncio.sleep(0)  # both readers wait inside __anext__
+        assert not any(r.done() for r in readers)
+        await client.close()
+        async with asyncio.timeout(5):
+            assert await asyncio.gather(*readers) == [[], []]
+        # a subscription taken after the close ends at once instead of waiting forever
+        async with asyncio.timeout(5):
+            assert await drain(client.subscribe()) == []
+
+
+async def test_observe_timeout_is_one_deadline_for_every_step() -> None:
+    # connecting takes 0.7s of the 1s, each answer 0.7s more: with a timeout per step the
+    # observation would succeed after ~1.4s; with one deadline it must give up at 1s
+    async def slow(ws: ServerConnection) -> None:
+        await asyncio.sleep(0.7)
+        await handshake(ws)
+        async for text in ws:
+            frame = json.loads(text)
+            await asyncio.sleep(0.7)
+            payload = {"ok": True} if frame["method"] == "health" else {"hash": "h1"}
+            await ws.send(res(frame["id"], payload))
+
+    async with ScriptedPeer(slow) as peer:
+        obs = await observe_url(peer.url, token="t-123456", timeout=1.0)
+        assert not obs.reachable
+        assert obs.error_kind == "GatewayTimeout"
+        assert obs.error == f"{peer.url}: no observation within 1s " \
+            "(still waiting for config.get and health)"
+        # the same peer observed with room for every step answers
+        obs = await observe_url(peer.url, token="t-123456", timeout=10.0)
+        assert obs.reachable, obs.error
+        assert obs.config_hash == "h1"

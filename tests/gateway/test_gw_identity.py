@@ -9,11 +9,14 @@ import json
 import os
 import stat
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from molthub_gitops.errors import InputError
 from molthub_gitops.gateway.identity import (
@@ -167,3 +170,44 @@ def test_payloads_and_signatures_match_the_real_gateway_code(tmp_path: Path) -> 
     assert got["p2"] == build_payload_v2(device_id=ident.device_id, **common)
     assert got["ok3"] is True
     assert got["ok2"] is True
+
+
+def _unknown_algorithm_pem() -> bytes:
+    """An Ed25519 PKCS#8 key whose algorithm OID was changed to one no library knows."""
+    der = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption())
+    ed25519_oid = b"\x06\x03\x2b\x65\x70"  # 1.3.101.112
+    assert ed25519_oid in der
+    der = der.replace(ed25519_oid, b"\x06\x03\x2b\x65\x7f")  # 1.3.101.127
+    body = base64.encodebytes(der)
+    return b"-----BEGIN PRIVATE KEY-----\n" + body + b"-----END PRIVATE KEY-----\n"
+
+
+@pytest.mark.parametrize(("content", "words"), [
+    (lambda: Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"pass-phrase")), "encrypted with a password"),
+    (lambda: ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()), "not an Ed25519 key"),
+    (_unknown_algorithm_pem, "unsupported algorithm"),
+    (lambda: b"\xff\xfe not even text", "not a valid PEM private key"),
+])
+def test_unusable_keys_are_input_errors_naming_the_file(
+    tmp_path: Path, content: Callable[[], bytes], words: str
+) -> None:
+    key = tmp_path / "device-key.pem"
+    key.write_bytes(content())
+    os.chmod(key, 0o600)
+    with pytest.raises(InputError) as info:
+        DeviceIdentity.load_or_create(tmp_path)
+    problem = info.value.problems[0]
+    assert problem.code == "device-key-invalid"
+    assert words in problem.message
+    assert problem.location is not None
+    assert problem.location.file == str(key)
+    assert "move" in problem.hint
+    assert str(key) in problem.hint
+    key.rename(tmp_path / "old-key.pem")  # the hint works: a new identity is created
+    assert DeviceIdentity.load_or_create(tmp_path).device_id

@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import socket
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from molthub_gitops.gateway.sim import SimulatedGateway
 
@@ -123,3 +127,64 @@ async def test_bad_url_exits_2(tmp_path: Path) -> None:
     code, _, err = await probe("http://example.invalid", tmp_path=tmp_path)
     assert code == 2
     assert "error[gateway-url]" in err
+
+
+@pytest.mark.parametrize(("url", "words"), [
+    ("ws://[::1", "malformed host"),
+    ("ws://h:99999", "port must be a number"),
+    ("ws://user:pw-hidden@h:99999/?token=tok-hidden", "port must be a number"),
+])
+async def test_unparseable_url_exits_2_without_traceback(tmp_path: Path, url: str,
+                                                         words: str) -> None:
+    code, out, err = await probe(url, "--no-device", tmp_path=tmp_path)
+    assert code == 2
+    assert out == ""
+    assert "error[gateway-url]" in err
+    assert words in err
+    assert "hidden" not in err
+
+
+async def test_encrypted_device_key_exits_2_naming_the_file(tmp_path: Path) -> None:
+    key_dir = tmp_path / "keys"
+    key_dir.mkdir()
+    key = key_dir / "device-key.pem"
+    key.write_bytes(Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"pass-phrase")))
+    os.chmod(key, 0o600)
+    code, out, err = await probe("ws://127.0.0.1:1", "--identity-dir", str(key_dir),
+                                 tmp_path=tmp_path)
+    assert code == 2
+    assert out == ""
+    assert f"{key}: error[device-key-invalid]" in err
+    assert "encrypted with a password" in err
+    assert f"move {key} away" in err
+
+
+def test_ctrl_c_exits_130_quietly(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO),
+                                                         os.environ.get("PYTHONPATH", "")])}
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        server.settimeout(30)
+        port = server.getsockname()[1]
+        proc = subprocess.Popen(  # a silent peer: the probe waits for the WebSocket upgrade
+            [sys.executable, "-m", "molthub_gitops", "gateway", "probe",
+             f"ws://127.0.0.1:{port}", "--no-device", "--timeout", "60"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=REPO,
+            # SIGINT may be ignored when the test runner was started in the background
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+        try:
+            conn, _ = server.accept()  # the probe is inside its event loop now
+            with conn:
+                proc.send_signal(signal.SIGINT)
+                out, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
+    assert proc.returncode == 130
+    assert out == b""
+    assert err == b"error: interrupted\n"

@@ -160,3 +160,15 @@ def test_schema_command_unwritable_target_exits_2(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "error[unwritable]" in result.output
     assert "Traceback" not in result.output
+
+
+def test_schema_command_reports_through_the_shared_guard(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = CliRunner().invoke(schema_command, ["--out", str(blocker / "sub"), "--debug"])
+    assert result.exit_code == 2
+    assert "error[unwritable]" in result.output
+    assert "1 problem found" in result.output  # printed by command_guard
+    stale = CliRunner().invoke(schema_command, ["--out", str(tmp_path / "none"), "--check"])
+    assert stale.exit_code == 1
+    assert not (tmp_path / "none").exists()
