@@ -16,6 +16,16 @@ carries a unique environment marker and stop signals every process holding it.
 This module sits below ``molthub_gitops.gateway`` (layering), so its readiness probe speaks the
 handshake itself with the raw ``websockets`` library. Tokens never appear in reprs, log lines
 written here, or exception text.
+
+Tokens never appear on a command line either (``/proc/<pid>/cmdline`` is readable by every
+local user, ``/proc/<pid>/environ`` only by the owner): both processes get them through the
+environment, which OpenClaw 2026.3.31 and 2026.9.6 both read.
+
+- ``gateway run --auth token`` without ``--token`` takes its token from
+  ``OPENCLAW_GATEWAY_TOKEN`` (the ``--token`` flag itself only sets that variable).
+- ``gateway call`` ignores ``OPENCLAW_GATEWAY_TOKEN`` when the target comes from ``--url``
+  ("gateway url override requires explicit credentials"), but uses it when the target comes
+  from ``OPENCLAW_GATEWAY_URL``; so the client gets both variables and neither flag.
 """
 
 from __future__ import annotations
@@ -51,6 +61,9 @@ __all__ = [
 
 CACHE_ENV = "MOLTHUB_OPENCLAW_CACHE"
 _MARKER_ENV = "MOLTHUB_OPENCLAW_INSTANCE"
+# read by `gateway run` and `gateway call`; a variable name, not a secret
+_TOKEN_ENV = "OPENCLAW_GATEWAY_TOKEN"  # noqa: S105
+_URL_ENV = "OPENCLAW_GATEWAY_URL"  # `gateway call` only takes the env token with the env URL
 _CLIENT_INFO = {"id": "gateway-client", "version": "0.1.0", "platform": "linux", "mode": "backend"}
 
 
@@ -224,15 +237,17 @@ class OpenClawProcess:
         self._token = token
         argv = self.install.command(
             "gateway", "run", "--allow-unconfigured", "--bind", "loopback",
-            "--port", str(port), "--auth", "token", "--token", token,
+            "--port", str(port), "--auth", "token",
         )
+        proc_env = self._env(home, marker, env)
+        proc_env[_TOKEN_ENV] = token  # never in argv: see the module docstring
         with log.open("ab") as log_file:
             proc = await asyncio.create_subprocess_exec(
                 *argv,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=log_file,
                 stderr=asyncio.subprocess.STDOUT,
-                env=self._env(home, marker, env),
+                env=proc_env,
                 cwd=str(home),
                 start_new_session=True,
             )
@@ -406,17 +421,23 @@ def _scrub(text: str, secret: str | None) -> str:
 
 async def run_cli(install: OpenClawInstall, args: Sequence[str], *, home: Path,
                   time_limit: float = 60.0, parse_json: bool = False,
-                  secret: str | None = None, marker: str | None = None) -> CliResult:
-    """Run ``openclaw ARGS`` with ``HOME=home``; ``secret`` is scrubbed from everything returned."""
-    env = _base_env(install, home)
+                  secret: str | None = None, marker: str | None = None,
+                  env: Mapping[str, str] | None = None) -> CliResult:
+    """Run ``openclaw ARGS`` with ``HOME=home``; ``secret`` is scrubbed from everything returned.
+
+    ``env`` adds variables (e.g. ``OPENCLAW_GATEWAY_TOKEN``): pass secrets there, not in ``args``.
+    """
+    proc_env = _base_env(install, home)
     if marker:
-        env[_MARKER_ENV] = marker
+        proc_env[_MARKER_ENV] = marker
+    if env:
+        proc_env.update(env)
     proc = await asyncio.create_subprocess_exec(
         *install.command(*args),
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env=env,
+        env=proc_env,
         cwd=str(home),
         start_new_session=True,
     )
@@ -437,15 +458,18 @@ async def run_cli(install: OpenClawInstall, args: Sequence[str], *, home: Path,
 async def gateway_call(install: OpenClawInstall, url: str, token: str, method: str,
                        params: Mapping[str, Any] | None = None, *, home: Path,
                        time_limit: float = 60.0, marker: str | None = None) -> Any:
-    """``openclaw gateway call METHOD --url URL --token T --json``: the parsed result.
+    """``openclaw gateway call METHOD --json`` against ``url``: the parsed result.
 
+    URL and token go in ``OPENCLAW_GATEWAY_URL`` / ``OPENCLAW_GATEWAY_TOKEN``, never in argv
+    (with ``--url`` the CLI would ignore the env token; see the module docstring).
     Raises GatewayUnavailable (with the CLI's own message, token scrubbed) when it fails.
     """
     result = await run_cli(
         install,
-        ["gateway", "call", method, "--url", url, "--token", token, "--json",
+        ["gateway", "call", method, "--json",
          "--timeout", str(int(time_limit * 1000)), "--params", json.dumps(dict(params or {}))],
         home=home, time_limit=time_limit + 30.0, parse_json=True, secret=token, marker=marker,
+        env={_URL_ENV: url, _TOKEN_ENV: token},
     )
     data = result.data
     failed = result.returncode != 0 or (

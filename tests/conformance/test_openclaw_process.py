@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from molthub_gitops.errors import GatewayTimeout, GatewayUnavailable
+from molthub_gitops.errors import AuthenticationFailed, GatewayTimeout, GatewayUnavailable
 from molthub_gitops.providers.openclaw_process import (
     CACHE_ENV,
+    OpenClawInstall,
     OpenClawProcess,
     default_cache_dir,
     find_openclaw,
+    gateway_call,
 )
 
 if TYPE_CHECKING:
@@ -157,3 +159,91 @@ async def test_a_gateway_that_cannot_listen_is_unavailable_and_leaves_nothing(
     assert not proc.running
     assert proc.leftover_pids() == []
     assert "gateway.log" in str(info.value)  # points at the captured output
+
+
+# ------------------------------------------------------------------------- token out of argv
+# /proc/<pid>/cmdline is readable by every local user, so the token must reach the gateway and
+# the CLI through the environment. A running gateway overwrites its argv with its process title,
+# which would hide a token passed as a flag from a /proc scan after start; so the exec'd argv is
+# also recorded by a `node` shim that then runs the real node.
+
+
+def _recording_install(install: OpenClawInstall, folder: Path) -> OpenClawInstall:
+    """``install`` run through a ``node`` shim that logs its argv and env token, then execs."""
+    folder.mkdir(parents=True)
+    shim = folder / "node"
+    shim.write_text(
+        "#!/bin/sh\n"
+        f"printf '%s\\n' \"$*\" >> '{folder / 'argv.log'}'\n"
+        f"printf '%s\\n' \"${{OPENCLAW_GATEWAY_TOKEN-}}\" >> '{folder / 'env-token.log'}'\n"
+        f"exec '{install.node}' \"$@\"\n")
+    shim.chmod(0o755)
+    return OpenClawInstall(version=install.version, node=shim, entry=install.entry)
+
+
+def _cmdlines(pids: list[int]) -> list[bytes]:
+    found = []
+    for pid in pids:
+        try:
+            found.append(Path(f"/proc/{pid}/cmdline").read_bytes())
+        except OSError:  # ended meanwhile
+            continue
+    return found
+
+
+@on_session_loop
+async def test_running_gateway_has_its_token_in_no_command_line(
+        real_gateway: GatewayUnderTest) -> None:
+    proc = real_gateway.backend
+    assert isinstance(proc, OpenClawProcess)
+    cmdlines = _cmdlines(proc.leftover_pids())
+    assert cmdlines, "the marker finds the gateway's processes"
+    assert not [c for c in cmdlines if real_gateway.token.encode() in c]
+    # the token (from the environment only) is still required: wrong refused, right accepted
+    wrong = real_gateway.client(token="wrong-" + real_gateway.token[::-1], reconnect=False)
+    try:
+        with pytest.raises(AuthenticationFailed):
+            await wrong.connect(timeout=60.0)
+    finally:
+        await wrong.close()
+    async with real_gateway.client() as client:
+        assert client.connected
+
+
+@on_session_loop
+async def test_gateway_call_gets_the_token_from_the_environment(
+        real_gateway: GatewayUnderTest, tmp_path: Path) -> None:
+    proc = real_gateway.backend
+    assert isinstance(proc, OpenClawProcess)
+    install = _recording_install(proc.install, tmp_path / "shim")
+    payload = await gateway_call(install, real_gateway.url, real_gateway.token, "config.get",
+                                 home=tmp_path / "cli-home")
+    assert payload["exists"] is True
+    argv = (tmp_path / "shim" / "argv.log").read_text()
+    assert "gateway call config.get" in argv
+    assert real_gateway.token not in argv
+    assert (tmp_path / "shim" / "env-token.log").read_text().splitlines()[0] == real_gateway.token
+    with pytest.raises(GatewayUnavailable) as info:  # the env token is what authenticates
+        await gateway_call(install, real_gateway.url, "wrong-" + real_gateway.token[::-1],
+                           "config.get", home=tmp_path / "cli-home", time_limit=30.0)
+    assert "mismatch" in str(info.value)
+
+
+@pytest.mark.real_gateway
+@on_session_loop
+async def test_gateway_run_gets_the_token_from_the_environment(tmp_path: Path) -> None:
+    real = _install_or_fail("2026.9.6")
+    assert isinstance(real, OpenClawInstall)
+    proc = OpenClawProcess(_recording_install(real, tmp_path / "shim"))
+    token = secrets.token_urlsafe(24)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(GatewayTimeout):  # only the exec matters here: stop right after it
+        await proc.start(tmp_path / "home", port, token, ready_timeout=0.5)
+    assert proc.leftover_pids() == []
+    argv = (tmp_path / "shim" / "argv.log").read_text()
+    assert "gateway run" in argv
+    assert "--auth token" in argv
+    assert token not in argv
+    assert (tmp_path / "shim" / "env-token.log").read_text().splitlines()[0] == token
