@@ -20,8 +20,9 @@ strings that read ``bot`` (shared with bots of equal parameters), and failing th
 way: every layer templated first, nothing shared. Tests check all ways give the same bytes
 (tests/render/test_render_fast_paths.py, test_render_engine.py).
 
-Problems are collected across all bots and raised together; the cyclic garbage collector is
-paused while rendering (see :mod:`molthub_gitops.render.gcpause`).
+Problems are collected across all bots and raised together. Rendering allocates millions of
+acyclic objects; callers that render large repositories pause the cyclic garbage collector
+around it (the pipeline does, see :mod:`molthub_gitops.repo.gcpause`).
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ from molthub_gitops.errors import InputError, Problem
 from molthub_gitops.model.documents import Fleet, GatewayAccess, Overlay
 from molthub_gitops.model.repository import FleetRepository, SourceDoc
 from molthub_gitops.render.canonical import canonical_text, hash_text
-from molthub_gitops.render.gcpause import gc_paused
 from molthub_gitops.render.issues import Issue, IssueCollector
 from molthub_gitops.render.layers import (
     DEFER_ALL,
@@ -812,5 +812,4 @@ def render_repository(
     Raises :class:`InputError` holding every problem found across all bots (also for unknown
     fleet or bot names, with close-name suggestions).
     """
-    with gc_paused():
-        return Renderer(repo).render(fleets, bots)
+    return Renderer(repo).render(fleets, bots)

@@ -19,8 +19,10 @@ faster:
 * A rendered bot's sections are checked by their canonical JSON text (the renderer's
   ``section_json``); a section not seen before is checked part by part on the renderer's own
   values (``section_values``), whose unchanged parts are shared between bots and recognised
-  by identity once found valid. Only "valid" verdicts are taken from that walk; any problem
-  is reported by the exact check of the decoded section, so messages do not depend on it.
+  by identity once found valid (within one :func:`check_openclaw_schema` call only: an id
+  names the same object only while it lives). Only "valid" verdicts are taken from that
+  walk; any problem is reported by the exact check of the decoded section, so messages do not
+  depend on it.
 * ``$ref`` resolves against the whole schema, as in plain validation; a node holding
   ``$ref`` is checked whole (in draft-07 ``$ref`` overrides its siblings). A node *below the
   root* that declares ``$defs``/``definitions`` is checked whole with itself as the root: the
@@ -28,6 +30,9 @@ faster:
   validation from the root cannot resolve those at all and raises; here they resolve as their
   authors meant.)
 * The ``format`` keyword is not asserted, as in plain ``Draft7Validator``.
+* Validators (:func:`validator_for`) and their content-keyed memos outlive a call, so
+  validating two revisions one after the other shares work; the memos are bounded by the size
+  of their keys (:data:`_MEMO_BYTES`) and cleared when full.
 
 Error messages come from jsonschema; a message that shows a dict shows it in the key order
 of the value first seen with that canonical JSON (rendered configs are key-sorted).
@@ -46,7 +51,6 @@ from jsonschema.protocols import Validator
 
 from molthub_gitops.errors import Problem
 from molthub_gitops.model.repository import PathKey
-from molthub_gitops.render.gcpause import gc_paused
 from molthub_gitops.render.issues import Issue, IssueCollector
 from molthub_gitops.render.paths import format_path
 from molthub_gitops.render.provenance import MISSING, step
@@ -72,7 +76,12 @@ _SURE_TYPES: dict[str, tuple[type, ...]] = {
 """Python types certainly valid for a JSON Schema type (bool is excluded from numbers by
 checking the exact type; anything else goes to jsonschema)."""
 
-_MEMO_LIMIT = 500_000
+_MEMO_BYTES = 64 * 1024 * 1024
+"""Bound of a validator's memo: the characters of its keys (canonical JSON of checked
+values, key sets of shells) plus :data:`_ENTRY_OVERHEAD` per entry. Past it, every memo is
+cleared: verdicts are reused across calls (two revisions validated one after the other share
+most sections) without a long-running process holding more and more memory."""
+_ENTRY_OVERHEAD = 64
 _MESSAGE_LIMIT = 300
 
 
@@ -109,6 +118,13 @@ def _extras(instance: Any, schema: Any) -> tuple[str, ...]:
 _KEY_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def _key_bytes(key: Any) -> int:
+    """What a memo key counts towards :data:`_MEMO_BYTES`."""
+    if type(key) is str:
+        return len(key) + _ENTRY_OVERHEAD
+    return _ENTRY_OVERHEAD + sum(len(k) for k in key if type(k) is str)
+
+
 def _memo_key(value: Any) -> Any:
     t = type(value)
     if t is dict or t is list:
@@ -131,7 +147,8 @@ class _Node:
         self.memo: dict[Any, tuple[SchemaError, ...]] = {}
         self.shell_memo: dict[Any, tuple[SchemaError, ...]] = {}
         self.valid_objects: dict[int, Any] = {}
-        """Dicts and lists (by ``id``, kept alive here) known valid at this node."""
+        """Dicts and lists (by ``id``, kept alive here) known valid at this node: only
+        within one :func:`check_openclaw_schema` call (see :meth:`FastValidator.forget_objects`)."""
         self.children_cache: dict[str, tuple[_Node, ...]] = {}
         self.split_object = False
         self.split_array = False
@@ -218,10 +235,32 @@ class FastValidator:
     def __init__(self, schema: Mapping[str, Any] | bool) -> None:
         self.schema = schema
         self._nodes: dict[int, _Node] = {}
-        self._memo_size = 0
+        self.memo_bytes = 0
+        """What the memos hold now, counted as in :data:`_MEMO_BYTES`."""
+        self._object_bytes = 0
         self._root_validator = Draft7Validator(schema)
         self.root = _Node(self, schema, is_root=True)
         self._nodes[id(schema)] = self.root
+
+    def _grow(self, nbytes: int) -> None:
+        """Account for a memo entry about to be stored; clear every memo first when it would
+        pass the bound."""
+        if self.memo_bytes + nbytes > _MEMO_BYTES:
+            for n in self._nodes.values():
+                n.memo.clear()
+                n.shell_memo.clear()
+                n.valid_objects.clear()
+            self.memo_bytes = 0
+            self._object_bytes = 0
+        self.memo_bytes += nbytes
+
+    def forget_objects(self) -> None:
+        """Drop the verdicts recorded by identity (:attr:`_Node.valid_objects`): an ``id`` is
+        only the same object while that object lives, so they are valid within one call."""
+        for n in self._nodes.values():
+            n.valid_objects.clear()
+        self.memo_bytes -= self._object_bytes
+        self._object_bytes = 0
 
     def subvalidator(self, schema: Any) -> Validator:
         """A validator of a subschema that resolves ``$ref`` against the whole schema."""
@@ -256,14 +295,8 @@ class FastValidator:
             return tuple(self._evaluate(node, value))
         if found is None:
             found = tuple(self._evaluate(node, value))
-            if self._memo_size >= _MEMO_LIMIT:
-                for n in self._nodes.values():
-                    n.memo.clear()
-                    n.shell_memo.clear()
-                    n.valid_objects.clear()
-                self._memo_size = 0
+            self._grow(_key_bytes(key))
             node.memo[key] = found
-            self._memo_size += 1
         return found
 
     def _evaluate(self, node: _Node, value: Any, texts: Mapping[str, str] | None = None
@@ -277,6 +310,7 @@ class FastValidator:
                 shell = node.shell_memo.get(shell_key)
                 if shell is None:
                     shell = tuple(self._run(node.shell, value))
+                    self._grow(_key_bytes(shell_key))
                     node.shell_memo[shell_key] = shell
                 errors = list(shell)
             else:
@@ -326,6 +360,7 @@ class FastValidator:
                 if shell is None:
                     ok = not self._run(node.shell, value)
                     if ok:  # no messages to keep, so key order does not matter
+                        self._grow(_key_bytes(shell_key))
                         node.shell_memo[shell_key] = ()
                 else:
                     ok = not shell
@@ -347,8 +382,12 @@ class FastValidator:
             if found is None:
                 found = self._errors(node, json.loads(text), text)
             return not found
+        if self.memo_bytes + _ENTRY_OVERHEAD > _MEMO_BYTES:  # _grow, inlined: a hot path
+            self._grow(_ENTRY_OVERHEAD)
+        else:
+            self.memo_bytes += _ENTRY_OVERHEAD
+        self._object_bytes += _ENTRY_OVERHEAD
         node.valid_objects[id(value)] = value  # kept alive here, so the id stays its own
-        self._memo_size += 1
         return True
 
     def iter_section_errors(self, section_json: Mapping[str, str],
@@ -367,6 +406,7 @@ class FastValidator:
         shell = root.shell_memo.get(shell_key)
         if shell is None:
             shell = tuple(self._run(root.shell, _decode(section_json)))
+            self._grow(_key_bytes(shell_key))
             root.shell_memo[shell_key] = shell
         errors = list(shell)
         for k, text in section_json.items():
@@ -377,8 +417,8 @@ class FastValidator:
                         child, section_values[k]
                     ):
                         sub = ()
+                        self._grow(_key_bytes(text))
                         child.memo[text] = sub
-                        self._memo_size += 1
                     else:
                         sub = self._errors(child, json.loads(text), text)
                 if sub:
@@ -473,8 +513,11 @@ def check_openclaw_schema(
     required key: the object that lacks it). A version with no schema is one problem at the
     fleet's ``openclawVersion``. Bots sharing a mistake share one problem.
     """
-    with gc_paused():
+    try:
         return _check(bots, schemas)
+    finally:
+        for _, validator in _VALIDATORS.values():
+            validator.forget_objects()
 
 
 def _check(bots: Sequence[RenderedBot], schemas: Mapping[str, Mapping[str, Any]]

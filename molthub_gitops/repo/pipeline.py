@@ -7,10 +7,11 @@ Each function here does one user-facing job from a path (and optional Git revisi
 * :func:`validate_repository` -- load, render, check every config against the OpenClaw schema
   of its fleet's pinned version (``molthub validate``), returning a :class:`ValidationReport`.
 
-Loading reads files or Git objects, so this module sits in the repo layer; the pure core never
-imports it. User mistakes surface as :class:`~molthub_gitops.errors.InputError` (from
-``render_at`` / ``explain_at``) or as problems in the report (``validate_repository``), so
-callers can print every problem at once.
+Rendering and checking run with the cyclic garbage collector paused (process-wide state, so
+the pure core leaves it alone and this edge decides). Loading reads files or Git objects, so
+this module sits in the repo layer; the pure core never imports it. User mistakes surface
+as :class:`~molthub_gitops.errors.InputError` (from ``render_at`` / ``explain_at``) or as
+problems in the report (``validate_repository``), so callers can print every problem at once.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from molthub_gitops.model.repository import FleetRepository
 from molthub_gitops.render.engine import RenderedBot, RenderResult, render_repository
 from molthub_gitops.render.explain import Explanation, explain
 from molthub_gitops.render.schema_check import check_openclaw_schema
+from molthub_gitops.repo.gcpause import gc_paused
 from molthub_gitops.repo.load import load
 from molthub_gitops.repo.resources import openclaw_schema
 
@@ -82,7 +84,8 @@ def render_at(path: Path, rev: str | None = None, *, fleets: Sequence[str] = (),
     """Load the repository at ``path`` (or Git revision ``rev`` of it) and render the bots
     of the named fleets and bots (all when both are empty), in the engine's stable order."""
     repo = load(path, rev)
-    result = render_repository(repo, fleets=list(fleets) or None, bots=list(bots) or None)
+    with gc_paused():
+        result = render_repository(repo, fleets=list(fleets) or None, bots=list(bots) or None)
     return _select(result, fleets, bots)
 
 
@@ -107,8 +110,11 @@ def load_schemas(versions: Iterable[str]) -> dict[str, dict[str, Any]]:
 
 
 def check_schemas(bots: Sequence[RenderedBot]) -> list[Problem]:
-    """Check each rendered config against the OpenClaw schema of its fleet's version."""
-    return check_openclaw_schema(bots, load_schemas(b.openclaw_version for b in bots))
+    """Check each rendered config against the OpenClaw schema of its fleet's version (with
+    the cyclic garbage collector paused: see :mod:`molthub_gitops.repo.gcpause`)."""
+    schemas = load_schemas(b.openclaw_version for b in bots)
+    with gc_paused():
+        return check_openclaw_schema(bots, schemas)
 
 
 def validate_repository(path: Path, rev: str | None = None) -> ValidationReport:
@@ -120,7 +126,8 @@ def validate_repository(path: Path, rev: str | None = None) -> ValidationReport:
         return ValidationReport(source, problems=exc.problems, stage="load")
     fleets = tuple(sorted(repo.fleets))
     try:
-        result = render_repository(repo)
+        with gc_paused():
+            result = render_repository(repo)
     except InputError as exc:
         return ValidationReport(source, fleets=fleets, problems=exc.problems, stage="render",
                                 repository=repo)

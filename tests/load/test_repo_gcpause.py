@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from molthub_gitops.render.gcpause import gc_paused
+from molthub_gitops.repo.gcpause import gc_paused
 
 
 def _fail_while_paused() -> None:
