@@ -331,48 +331,94 @@ def _walk(
         while True:
             ev = get_event()
             cls = type(ev)
-            if cls is _ScalarEvent:
-                if is_map and key is None:
-                    k = ev.value
-                    if ev.tag is None and k == "<<" and ev.style == "":
-                        key = _MERGE_KEY
-                        stack[-1][6] = loc(ev)
+            if cls is _ScalarEvent or cls is _AliasEvent:
+                if cls is _ScalarEvent:
+                    if is_map and key is None:
+                        k = ev.value
+                        if ev.tag is None and k == "<<" and ev.style == "":
+                            key = _MERGE_KEY
+                            stack[-1][6] = loc(ev)
+                            continue
+                        kpath = (*cur_path, k)
+                        if k in cur:
+                            first = positions[kpath]
+                            problems.append(Problem(
+                                "duplicate-key",
+                                f"duplicate key {k!r} (first at line {first.line})",
+                                loc(ev),
+                                "remove one of the two entries; YAML keys must be unique",
+                                (first,),
+                            ))
+                        positions[kpath] = loc(ev)
+                        key = k
+                        if ev.anchor is not None:
+                            anchors[ev.anchor] = k
                         continue
-                    kpath = (*cur_path, k)
-                    if k in cur:
-                        first = positions[kpath]
-                        problems.append(Problem(
-                            "duplicate-key",
-                            f"duplicate key {k!r} (first at line {first.line})",
-                            loc(ev),
-                            "remove one of the two entries; YAML keys must be unique",
-                            (first,),
-                        ))
-                    positions[kpath] = loc(ev)
-                    key = k
-                    if ev.anchor is not None:
-                        anchors[ev.anchor] = k
-                    continue
-                if ev.tag is None:
-                    if ev.style == "":
-                        text = ev.value
-                        found = words.get(text, no_value)
-                        if found is not no_value:
-                            value = found
-                        elif text[0] in number_start:
-                            value = resolve(text)
+                    if ev.tag is None:
+                        if ev.style == "":
+                            text = ev.value
+                            found = words.get(text, no_value)
+                            if found is not no_value:
+                                value = found
+                            elif text[0] in number_start:
+                                value = resolve(text)
+                            else:
+                                value = text
                         else:
-                            value = text
+                            value = ev.value
                     else:
-                        value = ev.value
+                        value, err = _resolve_tagged(ev.value, ev.tag)
+                        if err:
+                            problems.append(Problem("unsupported-tag", err, loc(ev),
+                                                    "remove the tag; molthub reads plain YAML "
+                                                    "data only"))
+                    if ev.anchor is not None:
+                        anchors[ev.anchor] = value
                 else:
-                    value, err = _resolve_tagged(ev.value, ev.tag)
-                    if err:
-                        problems.append(Problem("unsupported-tag", err, loc(ev),
-                                                "remove the tag; molthub reads plain YAML "
-                                                "data only"))
-                if ev.anchor is not None:
-                    anchors[ev.anchor] = value
+                    name = ev.anchor
+                    target = anchors.get(name, no_value)
+                    if target is no_value:
+                        problems.append(Problem("yaml-syntax", f"alias *{name} names no anchor",
+                                                loc(ev), f"define &{name} before using *{name}"))
+                        raise _Abort
+                    if target is _BUILDING:
+                        problems.append(Problem(
+                            "alias-bomb",
+                            f"alias *{name} refers to a node that contains it (an alias cycle)",
+                            loc(ev), "an alias may only refer to a finished node"))
+                        raise _Abort
+                    size = anchor_sizes.get(name)
+                    if size is None:
+                        size = _count_nodes(target, alias_budget)
+                        anchor_sizes[name] = size
+                    alias_budget -= size
+                    if alias_budget < 0:
+                        problems.append(Problem(
+                            "alias-bomb",
+                            f"alias expansion produces more than {limits.max_alias_nodes:,} nodes "
+                            f"(at *{name}); this looks like an alias bomb (\"billion laughs\")",
+                            loc(ev),
+                            "expand fewer aliases, or write the values out",
+                        ))
+                        raise _Abort
+                    value = copy.deepcopy(target) if size > 1 else target
+                    if is_map and key is None:
+                        if isinstance(value, str):
+                            k = value
+                            kpath = (*cur_path, k)
+                            if k in cur:
+                                problems.append(Problem(
+                                    "duplicate-key",
+                                    f"duplicate key {k!r} (first at line {positions[kpath].line})",
+                                    loc(ev), "remove one of the two entries",
+                                    (positions[kpath],)))
+                            positions[kpath] = loc(ev)
+                            key = k
+                            continue
+                        problems.append(Problem("yaml-syntax", "a mapping key must be a string",
+                                                loc(ev), "use a plain string as the key"))
+                        raise _Abort
+                # Attach the value to the parent mapping or sequence (or make it the root).
                 if is_map:
                     if key is _MERGE_KEY:
                         stack[-1][5].append((value, loc(ev)))
@@ -440,63 +486,6 @@ def _walk(
                     cur, cur_path, is_map, key = parent[0], parent[1], parent[2], None
                 else:
                     cur, cur_path, is_map, key = None, (), False, None
-                continue
-
-            if cls is _AliasEvent:
-                name = ev.anchor
-                target = anchors.get(name, no_value)
-                if target is no_value:
-                    problems.append(Problem("yaml-syntax", f"alias *{name} names no anchor",
-                                            loc(ev), f"define &{name} before using *{name}"))
-                    raise _Abort
-                if target is _BUILDING:
-                    problems.append(Problem(
-                        "alias-bomb",
-                        f"alias *{name} refers to a node that contains it (an alias cycle)",
-                        loc(ev), "an alias may only refer to a finished node"))
-                    raise _Abort
-                size = anchor_sizes.get(name)
-                if size is None:
-                    size = _count_nodes(target, alias_budget)
-                    anchor_sizes[name] = size
-                alias_budget -= size
-                if alias_budget < 0:
-                    problems.append(Problem(
-                        "alias-bomb",
-                        f"alias expansion produces more than {limits.max_alias_nodes:,} nodes "
-                        f"(at *{name}); this looks like an alias bomb (\"billion laughs\")",
-                        loc(ev),
-                        "expand fewer aliases, or write the values out",
-                    ))
-                    raise _Abort
-                value = copy.deepcopy(target) if size > 1 else target
-                if is_map:
-                    if key is None:
-                        if isinstance(value, str):
-                            k = value
-                            kpath = (*cur_path, k)
-                            if k in cur:
-                                problems.append(Problem(
-                                    "duplicate-key",
-                                    f"duplicate key {k!r} (first at line {positions[kpath].line})",
-                                    loc(ev), "remove one of the two entries",
-                                    (positions[kpath],)))
-                            positions[kpath] = loc(ev)
-                            key = k
-                            continue
-                        problems.append(Problem("yaml-syntax", "a mapping key must be a string",
-                                                loc(ev), "use a plain string as the key"))
-                        raise _Abort
-                    if key is _MERGE_KEY:
-                        stack[-1][5].append((value, loc(ev)))
-                    else:
-                        cur[key] = value
-                    key = None
-                elif cur is not None:
-                    positions[(*cur_path, len(cur))] = loc(ev)
-                    cur.append(value)
-                else:
-                    root = value
                 continue
 
             if cls is _DocumentEndEvent:

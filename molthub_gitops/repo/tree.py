@@ -120,15 +120,20 @@ def read_tree(src: TreeSource) -> tuple[dict[str, bytes], list[Problem]]:
         if size > limit:
             problems.append(large_file_problem(display, size))
             return
-        files[display] = src.read_blob(real)
+        data = already_read.pop(real, None)
+        files[display] = data if data is not None else src.read_blob(real)
 
+    already_read: dict[str, bytes] = {}
+    """Blobs read before the walk (molthub.yaml, for its exclude pattern), by real path."""
     exclude = None
     try:
         repo_real = _resolve(src, REPOSITORY_FILE)
     except (_Outside, _Loop):
         repo_real = None  # reported by the walk below
     if repo_real is not None and src.kind(repo_real) == "file" and src.size(repo_real) <= limit:
-        exclude = exclude_pattern(src.read_blob(repo_real))
+        repo_bytes = src.read_blob(repo_real)
+        already_read[repo_real] = repo_bytes
+        exclude = exclude_pattern(repo_bytes)
 
     # (real directory, path shown to the user, real directories above it)
     stack: list[tuple[str, str, tuple[str, ...]]] = [("", "", ("",))]

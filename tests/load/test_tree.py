@@ -219,3 +219,29 @@ def test_a_directory_named_like_a_document_is_walked_not_read(tmp_path: Path) ->
     repo = load_directory(root)
     assert "support-dev" not in repo.fleets
     assert repo.profiles["inner"].file == "fleets/dev.yml/inner.yaml"
+
+
+class _CountingTree(DirectoryTree):
+    """A real directory tree that counts how often each blob is read."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.reads: dict[str, int] = {}
+
+    def read_blob(self, rel: str) -> bytes:
+        self.reads[rel] = self.reads.get(rel, 0) + 1
+        return super().read_blob(rel)
+
+
+def test_every_file_is_read_once_including_molthub_yaml(tmp_path: Path) -> None:
+    from molthub_gitops.repo.tree import read_tree
+
+    root = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "good", root, symlinks=True)
+    tree = _CountingTree(root)
+    files, problems = read_tree(tree)
+    assert problems == []
+    assert "molthub.yaml" in files
+    assert files["molthub.yaml"] == (root / "molthub.yaml").read_bytes()
+    assert tree.reads == dict.fromkeys(files, 1)
+    assert files == read_tree(DirectoryTree(root))[0]
