@@ -120,7 +120,7 @@ def stale_schema_files(
         path = out_dir / name
         try:
             current = path.read_text(encoding="utf-8")
-        except OSError:
+        except (OSError, UnicodeDecodeError):  # missing, unreadable or garbled: rewrite it
             current = None
         if current != serialize_schema(schema):
             stale.append(name)

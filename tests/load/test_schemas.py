@@ -19,7 +19,12 @@ from molthub_gitops.model.jsonschemas import (
     serialize_schema,
 )
 from molthub_gitops.model.yamlsource import parse_yaml
-from molthub_gitops.repo.resources import example_repo_dir, schemas_dir
+from molthub_gitops.repo.resources import (
+    example_repo_dir,
+    schemas_dir,
+    stale_schema_files,
+    write_schema_files,
+)
 
 from .conftest import FIXTURES
 
@@ -172,3 +177,11 @@ def test_schema_command_reports_through_the_shared_guard(tmp_path: Path) -> None
     stale = CliRunner().invoke(schema_command, ["--out", str(tmp_path / "none"), "--check"])
     assert stale.exit_code == 1
     assert not (tmp_path / "none").exists()
+
+
+def test_a_garbled_schema_file_is_stale_not_a_crash(tmp_path: Path) -> None:
+    write_schema_files(tmp_path)
+    (tmp_path / "fleet.schema.json").write_bytes(b"\xff\xfe not utf-8")
+    assert stale_schema_files(tmp_path) == ["fleet.schema.json"]
+    write_schema_files(tmp_path)
+    assert stale_schema_files(tmp_path) == []
