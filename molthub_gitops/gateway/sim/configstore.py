@@ -369,16 +369,7 @@ class ConfigStore:
             if self.exists:
                 defaults["commands"] = {"native": "auto", "nativeSkills": "auto", "restart": True}
         else:
-            defaults = {
-                "messages": {"ackReactionScope": "group-mentions"},
-                "agents": {
-                    "defaults": {
-                        "maxConcurrent": 4,
-                        "subagents": {"maxConcurrent": 8},
-                        "compaction": {"mode": "safeguard"},
-                    }
-                },
-            }
+            defaults = _legacy_runtime_defaults()
         resolved = self.resolve(source) if resolve else source
         merged = _deep_merge_defaults(defaults, resolved)
         if "meta" in merged:
@@ -572,23 +563,29 @@ class ConfigStore:
                                 if isinstance(catalog, dict):
                                     catalog.setdefault("enabled", False)
             return config
-        defaults = {
-            "messages": {"ackReactionScope": "group-mentions"},
-            "agents": {
-                "defaults": {
-                    "maxConcurrent": 4,
-                    "subagents": {"maxConcurrent": 8},
-                    "compaction": {"mode": "safeguard"},
-                }
-            },
-            "commands": {
-                "native": "auto",
-                "nativeSkills": "auto",
-                "restart": True,
-                "ownerDisplay": "raw",
-            },
+        defaults = _legacy_runtime_defaults()
+        defaults["commands"] = {
+            "native": "auto",
+            "nativeSkills": "auto",
+            "restart": True,
+            "ownerDisplay": "raw",
         }
         return _deep_merge_defaults(defaults, config)
+
+
+def _legacy_runtime_defaults() -> dict[str, Any]:
+    """Defaults a protocol-3 (2026.3.31) gateway applies at run time, and writes into the
+    file on its first write (a fresh dict each call: callers extend it)."""
+    return {
+        "messages": {"ackReactionScope": "group-mentions"},
+        "agents": {
+            "defaults": {
+                "maxConcurrent": 4,
+                "subagents": {"maxConcurrent": 8},
+                "compaction": {"mode": "safeguard"},
+            }
+        },
+    }
 
 
 class _Marker:
