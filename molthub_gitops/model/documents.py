@@ -129,9 +129,12 @@ class Selector(Strict):
 
 
 class PolicySettings(Strict):
-    packs: list[str] = Field(default_factory=lambda: ["security-baseline"])
+    packs: list[str] = Field(
+        default_factory=lambda: ["security-baseline", "production-guardrails"])
     """Policy packs in force: built-in names (``security-baseline``,
-    ``production-guardrails``) and names of PolicyPack documents in the repository."""
+    ``production-guardrails``) and names of PolicyPack documents in the repository.
+    ``security-baseline`` is always in force, listed or not (waive single rules with a
+    PolicyException); ``production-guardrails`` checks only bots in ``prod``."""
     fail_on: Literal["error", "warning", "info"] = "error"
     """Lowest finding severity that makes ``molthub validate`` exit 1."""
 
@@ -409,7 +412,14 @@ class Rule(Strict):
     severity: Severity = "error"
     """How bad a finding is."""
     path: ConfigPath | None = None
-    """Config path the rule looks at, for path rules."""
+    """Path the rule looks at, for path rules (inside the config unless ``subject`` says
+    otherwise)."""
+    subject: Literal["config", "target", "gateway", "bot"] = "config"
+    """What ``path`` points into: the rendered OpenClaw ``config``, the fleet's ``target``
+    (``provider``, ``settings.*``), the bot's ``gateway`` access (``url``, ``auth``,
+    ``secret``), or the ``bot`` itself (``name``, ``fleet``, ``environment``, ``labels``)."""
+    waivable: bool = True
+    """Whether a PolicyException may waive this rule (false: nothing can)."""
     params: JsonObject = Field(default_factory=dict)
     """Type-specific parameters (values, pattern, min/max, schema, scope...)."""
     description: str = ""

@@ -14,34 +14,12 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
+from molthub_gitops.model.sensitive import is_sensitive_path as _is_sensitive_path
+
 __all__ = ["SENTINEL", "RedactionError", "Redactor", "is_sensitive_path", "redactor_for"]
 
 SENTINEL: Final = "__OPENCLAW_REDACTED__"
 
-_WHITELIST_SUFFIXES: Final = (
-    "maxtokens",
-    "maxoutputtokens",
-    "maxinputtokens",
-    "maxcompletiontokens",
-    "contexttokens",
-    "totaltokens",
-    "tokencount",
-    "tokenlimit",
-    "tokenbudget",
-    "passwordfile",
-)
-_PATTERNS: Final = tuple(
-    re.compile(p, re.IGNORECASE)
-    for p in (
-        r"token$",
-        r"password",
-        r"secret",
-        r"api.?key",
-        r"encrypt.?key",
-        r"private.?key",
-        r"serviceaccount(?:ref)?$",
-    )
-)
 _ENV_REF: Final = re.compile(r"^\$\{[^}]*\}$")
 
 
@@ -51,16 +29,12 @@ class RedactionError(ValueError):
 
 @functools.lru_cache(maxsize=8192)
 def is_sensitive_path(path: str) -> bool:
-    """The real gateway's path heuristic (used when no schema hint covers the path).
+    """OpenClaw's path heuristic (used when no schema hint covers the path); see
+    :func:`molthub_gitops.model.sensitive.is_sensitive_path`.
 
     Memoized: the same paths come back for every gateway of a fleet and every revision.
     """
-    lower = path.lower()
-    if "localservice.env." in lower:
-        return True
-    if any(lower.endswith(suffix) for suffix in _WHITELIST_SUFFIXES):
-        return False
-    return any(pattern.search(path) for pattern in _PATTERNS)
+    return _is_sensitive_path(path)
 
 
 def _concrete(value: str) -> bool:
