@@ -44,6 +44,12 @@ class Outcome:
     """None when policy did not run (``diff``, or an earlier stage failed)."""
     diff: RevisionDiff | None = None
     """None without ``--base``."""
+    path_prefix: str = ""
+    """Folder of the config repository inside its Git work tree (``example-repo/``), or "".
+    File paths in findings and problems are relative to the config repository; SARIF and
+    GitHub annotations need them relative to the work tree, so they prepend this."""
+    tool_version: str = "0"
+    """molthub-gitops version (SARIF ``tool.driver.version``)."""
 
     @property
     def exit_code(self) -> int:
