@@ -13,6 +13,7 @@ documents (a file holding only comments) are ignored.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 import types
 import typing
@@ -41,7 +42,9 @@ from molthub_gitops.model.yamlsource import ParsedDocument, parse_yaml
 __all__ = [
     "BUILTIN_POLICY_PACKS",
     "REPOSITORY_FILE",
+    "DocumentCache",
     "compile_globs",
+    "content_digest",
     "exclude_pattern",
     "is_document_file",
     "load_files",
@@ -345,8 +348,80 @@ class _Collected:
                 self.invalid[kind].add(name)
 
 
+class _FileDocs:
+    """What one file yields: its valid documents, its problems, the names of its invalid
+    documents and whether it could not be parsed at all. A pure function of (path, bytes),
+    so it may be shared between loads (see :class:`DocumentCache`)."""
+
+    __slots__ = ("docs", "invalid", "problems", "unreadable")
+
+    def __init__(self) -> None:
+        self.docs: list[SourceDoc[Any]] = []
+        self.problems: list[Problem] = []
+        self.invalid: list[Any] = []
+        self.unreadable = False
+
+
+class DocumentCache:
+    """Parsed files keyed by (path, SHA-256 of the content), shared by several loads.
+
+    Loading two revisions of one repository (a pull request's base and head) with one cache
+    parses each file whose bytes did not change only once: the second load gets the very
+    same :class:`SourceDoc` objects, so ``is`` tells unchanged documents apart cheaply.
+    Documents are immutable, so sharing them is safe.
+    """
+
+    def __init__(self) -> None:
+        self._files: dict[tuple[str, str], _FileDocs] = {}
+        self.hits = 0
+        """Files served from the cache (for tests and benchmarks)."""
+
+    def __len__(self) -> int:
+        return len(self._files)
+
+    def _get(self, path: str, data: bytes) -> tuple[tuple[str, str], _FileDocs | None]:
+        key = (path, content_digest(data))
+        found = self._files.get(key)
+        if found is not None:
+            self.hits += 1
+        return key, found
+
+    def _put(self, key: tuple[str, str], docs: _FileDocs) -> None:
+        self._files[key] = docs
+
+
+def content_digest(data: bytes) -> str:
+    """The content digest used to recognise unchanged files (SHA-256, hex)."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def _parse_file(path: str, data: bytes) -> _FileDocs:
+    out = _FileDocs()
+    try:
+        parsed_docs = parse_yaml(data, path)
+    except InputError as exc:
+        out.problems.extend(exc.problems)
+        scratch = _Collected()
+        _harvest_names(data, path, scratch)
+        out.unreadable = scratch.unreadable
+        out.invalid.extend(
+            {"kind": kind, "metadata": {"name": name}}
+            for kind, names in scratch.invalid.items() for name in sorted(names))
+        return out
+    for parsed in parsed_docs:
+        if parsed.data is None:
+            continue
+        sdoc, found = parse_document(parsed, path)
+        out.problems.extend(found)
+        if sdoc is not None:
+            out.docs.append(sdoc)
+        else:
+            out.invalid.append(parsed.data)
+    return out
+
+
 def _parse_files(
-    files: Mapping[str, bytes], problems: list[Problem]
+    files: Mapping[str, bytes], problems: list[Problem], cache: DocumentCache | None = None
 ) -> _Collected:
     collected = _Collected()
     exclude = None
@@ -356,21 +431,21 @@ def _parse_files(
     for path in sorted(files):
         if not is_document_file(path, exclude):
             continue
-        try:
-            parsed_docs = parse_yaml(files[path], path)
-        except InputError as exc:
-            problems.extend(exc.problems)
-            _harvest_names(files[path], path, collected)
-            continue
-        for parsed in parsed_docs:
-            if parsed.data is None:
-                continue
-            sdoc, found = parse_document(parsed, path)
-            problems.extend(found)
-            if sdoc is not None:
-                collected.by_kind[sdoc.kind].append(sdoc)
-            else:
-                collected.note_invalid(parsed.data)
+        if cache is None:
+            docs = _parse_file(path, files[path])
+        else:
+            key, found = cache._get(path, files[path])
+            if found is None:
+                found = _parse_file(path, files[path])
+                cache._put(key, found)
+            docs = found
+        problems.extend(docs.problems)
+        if docs.unreadable:
+            collected.unreadable = True
+        for data in docs.invalid:
+            collected.note_invalid(data)
+        for sdoc in docs.docs:
+            collected.by_kind[sdoc.kind].append(sdoc)
     return collected
 
 
@@ -541,15 +616,18 @@ def _the_repository(
 
 
 def load_files(
-    files: Mapping[str, bytes], *, source: str, problems: Sequence[Problem] = ()
+    files: Mapping[str, bytes], *, source: str, problems: Sequence[Problem] = (),
+    cache: DocumentCache | None = None,
 ) -> FleetRepository:
     """Parse, validate and cross-check the files of a repository (relative posix paths).
 
     ``problems`` are those the reader already found (unreadable files, links leading outside);
-    they are reported together with everything found here. Raises :class:`InputError`.
+    they are reported together with everything found here. With a ``cache``, files already
+    parsed with the same path and content are not parsed again (their documents are shared).
+    Raises :class:`InputError`.
     """
     found: list[Problem] = list(problems)
-    collected = _parse_files(files, found)
+    collected = _parse_files(files, found, cache)
     by_kind = collected.by_kind
     repository = _the_repository(by_kind["Repository"], REPOSITORY_FILE in files, found)
     templates: dict[str, SourceDoc[Template]] = _unique(by_kind["Template"], "Template", found)

@@ -269,6 +269,8 @@ class GitTree:
         self._repo: Any = None
         self._tree: Any = None
         self._entries: dict[str, Any] = {}
+        self.commit_id = ""
+        """Id of the commit ``rev`` names (set once the tree has been read)."""
 
     def _open(self) -> None:
         if self._tree is not None:

@@ -1,0 +1,1 @@
+"""Tests of planning: rollout waves and the PR diff."""

@@ -1,0 +1,1 @@
+"""Tests of the repo layer pipelines (validate, diff)."""
