@@ -21,13 +21,15 @@ from molthub_gitops import __version__
 __all__ = ["COMMANDS", "LazyGroup", "main"]
 
 COMMANDS: dict[str, tuple[str, str]] = {
+    "diff": ("validate_commands", "What a change does to each bot's rendered config."),
     "explain": ("repo_commands", "Show which layers set a config value, with file:line."),
     "gateway": ("gateway_commands", "Talk to one OpenClaw Gateway directly."),
     "init": ("repo_commands", "Create a new config repository from the bundled example."),
     "render": ("repo_commands", "Print bots' rendered OpenClaw configs."),
     "schema": ("schema_command",
                "Write the draft-07 JSON Schemas of the documents (for editors and CI)."),
-    "validate": ("repo_commands", "Render every bot and check it against its OpenClaw schema."),
+    "policy": ("policy_commands", "List the policy rules and rule types."),
+    "validate": ("validate_commands", "Render, schema-check and policy-check every bot."),
 }
 """Command name -> (module in this package that registers it, short help for listings)."""
 

@@ -16,12 +16,15 @@ editors and CI logs can jump to them. Colour is used only when stderr is a termi
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import os
 import sys
+import tempfile
 import traceback
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import IO, Any, Final
 
 import click
@@ -39,6 +42,7 @@ __all__ = [
     "print_problems",
     "use_color",
     "write_stdout",
+    "write_text_atomic",
 ]
 
 EXIT_OK: Final = 0
@@ -101,6 +105,22 @@ def write_stdout(text: str) -> None:
     stream = sys.stdout.buffer
     stream.write(text.encode("utf-8"))
     stream.flush()
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` (UTF-8) atomically: readers see the old file or the
+    whole new one, never a part. Raises OSError."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text.encode("utf-8"))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _silence_stdout() -> None:

@@ -1,4 +1,4 @@
-"""Commands that read a config repository: ``render``, ``explain``, ``validate``, ``init``.
+"""Commands that read a config repository: ``render``, ``explain``, ``init``.
 
 Each command parses its options, calls one function of :mod:`molthub_gitops.repo.pipeline`
 (or :mod:`molthub_gitops.repo.scaffold`), prints the result, and returns the exit code.
@@ -12,13 +12,11 @@ import click
 
 from molthub_gitops.cli import formats
 from molthub_gitops.cli.output import (
-    EXIT_INPUT,
     EXIT_OK,
     command_guard,
-    print_problems,
     write_stdout,
 )
-from molthub_gitops.repo.pipeline import explain_at, render_at, validate_repository
+from molthub_gitops.repo.pipeline import explain_at, render_at
 from molthub_gitops.repo.scaffold import init_repository
 
 _PATH = click.argument("path", type=click.Path(path_type=Path), default=".", required=False)
@@ -68,28 +66,6 @@ def explain_cmd(bot: str, config_path: str, path: Path, rev: str | None, fmt: st
     return EXIT_OK
 
 
-@click.command("validate", short_help="Render every bot and check it against its OpenClaw schema.")
-@_PATH
-@_REV
-@click.option("-o", "--output", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Human text, or one JSON object on stdout.")
-@command_guard
-def validate_cmd(path: Path, rev: str | None, fmt: str) -> int:
-    """Load, render and check every bot against its OpenClaw version's config schema.
-
-    Exit 0 when every bot is valid, 2 when the repository cannot be loaded or rendered or a
-    config is invalid (every problem is listed, with file:line).
-    """
-    report = validate_repository(path, rev)
-    if fmt == "json":
-        write_stdout(formats.validation_json(report))
-    elif report.ok:
-        write_stdout(formats.validation_summary(report))
-    else:
-        print_problems(report.problems)
-    return EXIT_OK if report.ok else EXIT_INPUT
-
-
 @click.command("init", short_help="Create a new config repository from the bundled example.")
 @click.argument("directory", type=click.Path(path_type=Path))
 @command_guard
@@ -105,5 +81,5 @@ def init_cmd(directory: Path) -> int:
 
 def register(group: click.Group) -> None:
     """Add this module's commands to the `molthub` group."""
-    for command in (init_cmd, validate_cmd, render_cmd, explain_cmd):
+    for command in (init_cmd, render_cmd, explain_cmd):
         group.add_command(command)
