@@ -15,15 +15,12 @@ from typing import Any
 from molthub_gitops.render.engine import RenderedBot
 from molthub_gitops.render.explain import ABSENT, Explanation
 from molthub_gitops.render.paths import format_path
-from molthub_gitops.repo.pipeline import ValidationReport
 
 __all__ = [
     "explanation",
     "init_next_steps",
     "rendered_bots",
     "rendered_document",
-    "validation_json",
-    "validation_summary",
     "yaml_stream",
 ]
 
@@ -199,45 +196,6 @@ def explanation(exp: Explanation, fmt: str) -> str:
         lines.append("  no layer sets this path")
     lines.append(f"final: {_value_text(exp.final)}")
     return "\n".join(lines) + "\n"
-
-
-# --------------------------------------------------------------------------- validate
-
-
-def validation_summary(report: ValidationReport) -> str:
-    """One line for a clean validation: how many bots, fleets and environments passed."""
-    versions = sorted({b.openclaw_version for b in report.bots})
-    bots = len(report.bots)
-    fleets = len(report.fleets)
-    return (
-        f"{bots} bot{'s' if bots != 1 else ''} in {fleets} fleet{'s' if fleets != 1 else ''} "
-        f"valid ({', '.join(report.environments) or 'no environments'}; "
-        f"OpenClaw {', '.join(versions) or '-'}) in {report.source}\n"
-    )
-
-
-def validation_json(report: ValidationReport) -> str:
-    """The report as one JSON object (``molthub validate -o json``)."""
-    return _json({
-        "source": report.source,
-        "valid": report.ok,
-        "stage": report.stage,
-        "bots": len(report.bots),
-        "fleets": len(report.fleets),
-        "environments": list(report.environments),
-        "problems": [
-            {
-                "code": p.code,
-                "message": p.message,
-                "file": p.location.file if p.location else None,
-                "line": p.location.line if p.location else None,
-                "column": p.location.column if p.location else None,
-                "hint": p.hint,
-                "related": [str(r) for r in p.related],
-            }
-            for p in report.problems
-        ],
-    })
 
 
 # --------------------------------------------------------------------------- init

@@ -146,6 +146,13 @@ def render_text(outcome: Outcome, *, color: bool = False) -> str:
     """The report for a terminal or a log."""
     out = _Out(color)
     out.line(out.paint("bold", f"molthub {outcome.command} {c.single_line(outcome.source)}"))
+    if outcome.bots:
+        fleets = len(outcome.fleets)
+        out.line(
+            f"{c.plural(outcome.bots, 'bot')} in {c.plural(fleets, 'fleet')} "
+            f"({c.single_line(', '.join(outcome.environments)) or 'no environments'}; "
+            f"OpenClaw {c.single_line(', '.join(outcome.openclaw_versions)) or '-'})"
+        )
     probs = c.problems(outcome)
     if probs:
         out.line()

@@ -96,10 +96,12 @@ def test_broken_repository_json_output(case: str, tmp_path: Path) -> None:
     result = run_cli(["validate", str(root), "-o", "json"])
     assert result.code == 2
     report = json.loads(result.stdout)
-    assert report["valid"] is False
+    assert report["exitCode"] == 2
+    assert report["verdict"] == "input-error"
     file, line = str(expect["location"]).rsplit(":", 1)
     assert any(
-        p["code"] == expect["code"] and p["file"] == file and p["line"] == int(line)
+        p["code"] == expect["code"] and p["location"]["file"] == file
+        and p["location"]["line"] == int(line)
         and expect["contains"] in p["message"] + p["hint"]
         for p in report["problems"]
     ), report["problems"]

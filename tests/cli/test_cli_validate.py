@@ -13,8 +13,11 @@ from clihelpers import EXAMPLE, commit_all, run_cli, run_subprocess, snapshot
 def test_validate_example_repo_is_clean() -> None:
     result = run_subprocess(["validate", str(EXAMPLE)])
     assert result.code == 0, result.stderr
-    assert result.stdout.startswith("36 bots in 9 fleets valid (dev, prod, staging; "
-                                    "OpenClaw 2026.9.6)")
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"molthub validate {EXAMPLE}"
+    assert lines[1] == "36 bots in 9 fleets (dev, prod, staging; OpenClaw 2026.9.6)"
+    assert lines[-1].startswith("passed: 0 errors")
+    assert "36 bots checked" in lines[-1]
     assert result.stderr == ""
 
 
@@ -22,10 +25,13 @@ def test_validate_json_clean() -> None:
     result = run_cli(["validate", str(EXAMPLE), "-o", "json"])
     assert result.code == 0
     report = json.loads(result.stdout)
-    assert report["valid"] is True
-    assert (report["bots"], report["fleets"]) == (36, 9)
+    assert report["exitCode"] == 0
+    assert report["verdict"] == "passed"
+    assert (report["bots"], len(report["fleets"])) == (36, 9)
     assert report["environments"] == ["dev", "prod", "staging"]
     assert report["problems"] == []
+    assert report["summary"]["errors"] == 0
+    assert report["summary"]["botsChecked"] == 36
 
 
 def _edit(path: Path, old: str, new: str) -> None:
@@ -84,7 +90,8 @@ def test_validate_git_revision(tmp_path: Path) -> None:
     assert run_cli(["validate", str(work)]).code == 2
     result = run_cli(["validate", str(work), "--rev", "HEAD"])
     assert result.code == 0, result.stderr
-    assert "36 bots in 9 fleets valid" in result.stdout
+    assert "36 bots in 9 fleets" in result.stdout
+    assert result.stdout.splitlines()[-1].startswith("passed")
 
 
 def test_validate_not_a_repository(tmp_path: Path) -> None:
