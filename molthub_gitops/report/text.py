@@ -82,17 +82,31 @@ def _finding_lines(out: _Out, items: Sequence[Finding], style: str, waived: bool
                 out.line(f"{pad}{out.paint('dim', 'hint: ' + c.single_line(f.hint))}")
 
 
-def _bot_lines(out: _Out, bot: BotChange) -> None:
-    mark = out.paint(bot.kind, _MARK[bot.kind])
-    hashes = f"{(bot.hash_before or '-')[:12]} -> {(bot.hash_after or '-')[:12]}"
-    out.line(f"  {mark} {c.single_line(bot.name)} ({c.single_line(bot.fleet)}/"
-             f"{c.single_line(bot.environment)}) {bot.kind}  {out.paint('dim', hashes)}")
+def _change_lines(out: _Out, bot: BotChange) -> list[str]:
+    lines = []
     for ch in bot.changes:
         before = c.display_value(ch, "before")
         after = c.display_value(ch, "after")
-        out.line(f"      {_MARK[ch.kind]} {c.single_line(ch.path)}: {before} -> {after}")
-    for other in bot.other_changes:
-        out.line(f"      * {c.single_line(other)}")
+        lines.append(f"      {_MARK[ch.kind]} {c.single_line(ch.path)}: {before} -> {after}")
+    lines.extend(f"      * {c.single_line(other)}" for other in bot.other_changes)
+    return lines
+
+
+def _bot_lines(out: _Out, bots: Sequence[BotChange], changes: Sequence[str]) -> None:
+    """One block per set of identical changes: the bots (with hashes when there is one), then
+    the changes once."""
+    first = bots[0]
+    mark = out.paint(first.kind, _MARK[first.kind])
+    if len(bots) == 1:
+        hashes = f"{(first.hash_before or '-')[:12]} -> {(first.hash_after or '-')[:12]}"
+        out.line(f"  {mark} {c.single_line(first.name)} ({c.single_line(first.fleet)}/"
+                 f"{c.single_line(first.environment)}) {first.kind}  {out.paint('dim', hashes)}")
+    else:
+        names = c.single_line(c.bots_phrase(tuple(b.name for b in bots), BOTS_SHOWN))
+        fleets = c.single_line(", ".join(sorted({b.fleet for b in bots})))
+        out.line(f"  {mark} {len(bots)} bots {first.kind} alike ({fleets}): {names}")
+    for line in changes:
+        out.line(line)
 
 
 def _diff_lines(out: _Out, diff: RevisionDiff) -> None:
@@ -100,8 +114,12 @@ def _diff_lines(out: _Out, diff: RevisionDiff) -> None:
     if diff.empty:
         out.line(f"  no bot changes ({diff.unchanged} unchanged)")
         return
+    groups: dict[tuple[str, ...], list[BotChange]] = {}
     for bot in diff.bots:
-        _bot_lines(out, bot)
+        changes = _change_lines(out, bot)
+        groups.setdefault((bot.kind, *changes), []).append(bot)
+    for key, bots in groups.items():
+        _bot_lines(out, bots, key[1:])
     br = diff.blast_radius
     out.line()
     out.line(out.paint("bold", "blast radius"))

@@ -21,7 +21,8 @@ def test_ansi_with_color() -> None:
 
 def test_grouped_by_severity_then_file() -> None:
     lines = render_report("text", findings_outcome()).splitlines()
-    heads = [ln for ln in lines if ln and not ln.startswith(" ") and "(" in ln]
+    assert lines[1] == "36 bots in 2 fleets (prod, staging; OpenClaw 2026.9.6)"
+    heads = [ln for ln in lines[2:] if ln and not ln.startswith(" ") and "(" in ln]
     assert heads[:4] == ["errors (2)", "warnings (2)", "info (1)", "waived (1)"]
     errors = lines[lines.index("errors (2)") + 1:lines.index("warnings (2)")]
     files = [ln.strip() for ln in errors if ln.startswith("  ") and not ln.startswith("    ")]
@@ -77,3 +78,24 @@ def test_user_text_cannot_send_terminal_escapes() -> None:
     assert "\x00" not in out
     assert "\\x1b[31m" in out
     assert HOSTILE not in out  # its newline and escape are neutralised
+
+
+
+def test_identical_changes_are_one_block_listing_the_bots() -> None:
+    from molthub_gitops.plan.types import BlastRadius, BotChange, PathChange, RevisionDiff
+    from molthub_gitops.report.outcome import Outcome
+
+    same = (PathChange("agents.defaults.model.primary", "changed", "a/old", "a/new"),)
+    alike = [BotChange(name, "support", "prod", "changed", "1" * 64, "2" * 64, same)
+             for name in ("bot-1", "bot-2", "bot-3")]
+    odd = BotChange("odd-one", "support", "prod", "changed", "3" * 64, "4" * 64,
+                    (PathChange("tools.profile", "changed", "minimal", "messaging"),))
+    bots = (*alike, odd)
+    diff = RevisionDiff("base", "head", bots, 5, BlastRadius(4, ("support",), ("prod",), 9), ())
+    text = render_report("text", Outcome(command="diff", source="repo", diff=diff))
+    lines = text.splitlines()
+    assert sum("agents.defaults.model.primary" in ln for ln in lines) == 1
+    assert any("3 bots changed alike (support): bot-1, bot-2, bot-3" in ln for ln in lines)
+    assert any(ln.startswith("  ~ odd-one (support/prod) changed  333333333333 -> 444444444444")
+               for ln in lines)
+    assert any('tools.profile: "minimal" -> "messaging"' in ln for ln in lines)
