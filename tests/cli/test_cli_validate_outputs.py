@@ -76,7 +76,8 @@ def test_fail_on_decides_whether_warnings_fail(example_copy: Path) -> None:
     assert default.code == 0, default.stderr
     findings = json.loads(default.stdout)["findings"]
     hits = [f for f in findings if f["rule"] == "acme-channel-safety/history-limit-bounded"]
-    assert hits and all(f["severity"] == "warning" for f in hits)
+    assert hits
+    assert all(f["severity"] == "warning" for f in hits)
     assert all(f["location"]["file"] == "templates/telegram-support.yaml" for f in hits)
     strict = run_subprocess(["validate", str(example_copy), "--fail-on", "warning"])
     assert strict.code == 1
