@@ -16,7 +16,12 @@ and prints the median seconds (and spread) of each, the peak RSS of each process
 and the goals: ``validate --base`` under 10 s and at most 1.5 x the plain full render.
 
     python bench/validate.py [--bots 10000] [--fleets 100] [--runs 3] [--keep DIR]
-                             [--profile] [--no-reuse]
+                             [--profile] [--no-reuse] [--policy-clean]
+
+By default the repository breaks policy rules on every bot (about 40,000 per-bot findings,
+grouped into ~1,700): the stress case for policy evaluation and reports. ``--policy-clean``
+adds what a fleet passing its packs sets (a secure overlay, prod token rotation), which is
+what a pull request's CI normally sees.
 
 ``--no-reuse`` measures ``validate --base`` rendering the whole base (for comparison);
 ``--profile`` prints a cProfile listing of one ``validate --base`` run.
@@ -69,12 +74,50 @@ def _commit(repo: Any, message: str) -> str:
     return str(repo.create_commit("HEAD", signature, signature, message, tree, parents))
 
 
-def generate(root: Path, bots: int, fleets: int) -> dict[str, Any]:
+SECURE_OVERLAY = {
+    "apiVersion": "molthub/v1",
+    "kind": "Overlay",
+    "metadata": {"name": "zz-secure"},
+    "spec": {
+        "description": "What a fleet that passes its policy packs sets (--policy-clean)",
+        "priority": 100,
+        "config": {
+            "agents": {"defaults": {
+                "sandbox": {"mode": "all",
+                            "docker": {"readOnlyRoot": True, "capDrop": ["ALL"]}},
+                "params": {"maxTokens": 4096},
+            }},
+            "gateway": {"controlUi": {"allowedOrigins": ["https://ops.example.com"]}},
+        },
+    },
+}
+
+
+def _make_policy_clean(root: Path) -> None:
+    """Turn the synthetic repository into one that passes security-baseline and
+    production-guardrails: a secure overlay over every bot, and prod fleets that rotate their
+    gateway tokens."""
+    import yaml
+
+    (root / "overlays" / "zz-secure.yaml").write_text(
+        yaml.safe_dump(SECURE_OVERLAY, sort_keys=False), encoding="utf-8")
+    for path in sorted((root / "fleets").glob("*.yaml")):
+        docs = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+        for doc in docs:
+            if doc["spec"]["environment"] == "prod":
+                doc["spec"]["target"] = {"provider": "existing",
+                                         "settings": {"tokenRotationDays": 30}}
+        path.write_text(yaml.safe_dump_all(docs, sort_keys=False), encoding="utf-8")
+
+
+def generate(root: Path, bots: int, fleets: int, policy_clean: bool = False) -> dict[str, Any]:
     """Write the repository under ``root`` and make its two commits; returns what changed."""
     import pygit2
 
     root.mkdir(parents=True, exist_ok=True)
     _bench_render().generate(root, bots, fleets, 5, 50)
+    if policy_clean:
+        _make_policy_clean(root)
     source = (root / "templates" / "telegram-support.yaml").read_text(encoding="utf-8")
     (root / "templates" / f"{CHANGED_TEMPLATE}.yaml").write_text(
         source.replace("name: telegram-support", f"name: {CHANGED_TEMPLATE}", 1),
@@ -201,12 +244,14 @@ def measure_stages(root: Path, reuse: bool = True) -> dict[str, Any]:
     return {"stages": times, "rss_mib": _rss_mib()}
 
 
-def _child(kind: str, root: Path, reuse: bool, bots: int = 0, fleets: int = 0
-           ) -> dict[str, Any]:
+def _child(kind: str, root: Path, reuse: bool, bots: int = 0, fleets: int = 0,
+           policy_clean: bool = False) -> dict[str, Any]:
     args = [sys.executable, str(Path(__file__).resolve()), "--child", kind, str(root),
             "--bots", str(bots or 10_000), "--fleets", str(fleets or 100)]
     if not reuse:
         args.append("--no-reuse")
+    if policy_clean:
+        args.append("--policy-clean")
     proc = subprocess.run(args, capture_output=True, text=True, check=False, timeout=900)
     if proc.returncode != 0:
         raise SystemExit(f"{kind} run failed:\n{proc.stderr[-4000:]}")
@@ -231,6 +276,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="print a cProfile listing of one validate --base run")
     ap.add_argument("--no-reuse", action="store_true",
                     help="render the whole base revision (no reuse across revisions)")
+    ap.add_argument("--policy-clean", action="store_true",
+                    help="a repository that passes its policy packs (no error findings), "
+                         "instead of the stress case with ~40,000 per-bot findings")
     ap.add_argument("--child", nargs=2, metavar=("KIND", "ROOT"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     reuse = not args.no_reuse
@@ -239,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         kind, root_text = args.child
         root = Path(root_text)
         if kind == "generate":
-            print(json.dumps(generate(root, args.bots, args.fleets)))
+            print(json.dumps(generate(root, args.bots, args.fleets, args.policy_clean)))
         elif kind == "plain":
             print(json.dumps(measure_plain(root)))
         elif kind == "stages":
@@ -258,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         t0 = time.perf_counter()
         # generated in a child, so this process stays small (children inherit its peak RSS)
-        gen = _child("generate", root, reuse, args.bots, args.fleets)
+        gen = _child("generate", root, reuse, args.bots, args.fleets, args.policy_clean)
         gen_s = time.perf_counter() - t0
         print(f"repository: {args.bots} bots in {args.fleets} fleets, Git with 2 commits "
               f"(generated in {gen_s:.1f} s); the 2nd commit changes template "

@@ -290,11 +290,17 @@ class _Locator:
 def _identity_key(root: Mapping[str, Any], steps: Sequence[str]) -> Hashable:
     """A key equal for two bots only when the value at ``steps`` (a dotted section path) is
     the same: the same object (containers the renderer shares between bots; the bots keep
-    them alive while they are evaluated), or an equal scalar of the same type."""
+    them alive while they are evaluated), or an equal scalar of the same type. A ``*`` step
+    stands for every entry of a mapping."""
     value: Any = root
-    for step in steps:
+    for n, step in enumerate(steps):
         if not isinstance(value, Mapping):
             return ("missing",)
+        if step == "*":
+            # Every entry of a mapping (``agents.entries.*.sandbox``): the key is the entry
+            # names with the identity key of what each holds at the rest of the path.
+            rest = steps[n + 1:]
+            return ("each", tuple((k, _identity_key(v, rest)) for k, v in sorted(value.items())))
         value = value.get(step, _ABSENT)
         if value is _ABSENT:
             return ("missing",)
@@ -359,6 +365,7 @@ class _Run:
         numbers: dict[Hashable, int] = {}
         out: list[int] = []
         steps = section.split(".")
+        plain = "*" not in steps
         for g, rep in enumerate(self._signatures()[1]):
             if rep is None:
                 out.append(-1 - g)
@@ -366,10 +373,23 @@ class _Run:
             key: Hashable
             if len(steps) == 1:
                 key = rep.section_json.get(section)
-            elif rep.section_values:
-                key = _identity_key(rep.section_values, steps)
-            else:
+            elif not rep.section_values:
                 key = ("group", g)
+            elif plain:
+                # _identity_key without the calls: this runs once per bot and dotted section.
+                value: Any = rep.section_values
+                for step in steps:
+                    value = value.get(step, _ABSENT) if type(value) is dict else _ABSENT
+                    if value is _ABSENT:
+                        break
+                if value is _ABSENT:
+                    key = ("missing",)
+                elif type(value) is dict or type(value) is list:
+                    key = ("object", id(value))
+                else:
+                    key = ("value", type(value).__name__, value)
+            else:
+                key = _identity_key(rep.section_values, steps)
             n = numbers.get(key)
             if n is None:
                 n = numbers[key] = len(numbers)

@@ -151,9 +151,16 @@ class PathCheck(BotCheck):
         self.judge = judge
         self.absent = absent
         """Report missing values (``required``) instead of judging existing ones."""
-        first = self.pattern[0]
-        if self.subject == "config" and first != WILDCARD:
-            self.sections = frozenset({first})
+        if self.subject == "config":
+            # Memoise by the subtree the rule reads: the literal prefix of its path (up to a
+            # wildcard or a list index), so bots whose section differs elsewhere share verdicts.
+            prefix: list[str] = []
+            for segment in self.pattern:
+                if segment == WILDCARD or segment.isdigit():
+                    break
+                prefix.append(segment)
+            if prefix:
+                self.sections = frozenset({".".join(prefix)})
 
     def name(self, path: PathKey) -> str:
         """``path`` as messages show it (``gateway url`` for other subjects than config)."""
@@ -539,17 +546,31 @@ class UniqueCheck(FleetwideCheck):
         return out
 
 
-_HOST: Final = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?(\[[^\]]*\]|[^:/?#]*)")
+_SCHEME: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
 
 
 def host_of(url: str) -> str:
-    """The host of a gateway URL, lower case; every loopback name is ``localhost``."""
-    m = _HOST.match(url)
-    host = (m.group(1) if m else url).lower()
+    """The host of a gateway URL, lower case; every loopback name is ``localhost``. (Plain
+    string work: this runs once per bot.)"""
+    scheme, sep, rest = url.partition("://")
+    if not sep or not _SCHEME.fullmatch(scheme):
+        host = url.lower()
+    else:
+        end = len(rest)
+        for stop in "/?#":
+            found = rest.find(stop)
+            if 0 <= found < end:
+                end = found
+        authority = rest[:end].rpartition("@")[2]
+        if authority.startswith("["):
+            close = authority.find("]")
+            host = authority[1:close] if close >= 0 else authority
+        else:
+            host = authority.partition(":")[0]
+        host = host.lower()
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
     return "localhost" if host in _LOOPBACK else host
-
 
 
 class PortSpacingCheck(FleetwideCheck):

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final
 
 from molthub_gitops.model.documents import Rule
@@ -268,43 +268,49 @@ class _ConfigCheck(BotCheck):
     def __init__(self, sections: frozenset[str], fn: ConfigFn) -> None:
         self.sections = sections
         self._names = sections
+        self._dotted = any("." in name for name in sections)
         self._fn = fn
 
     def check(self, bot: RenderedBot) -> Sequence[Violation]:
+        if not self._dotted:
+            source: Mapping[str, Any] = bot.section_values or bot.config
+            return self._fn({name: source[name] for name in self._names if name in source})
         return self._fn(_read_sections(bot, self._names))
 
 
 def _read_sections(bot: RenderedBot, names: frozenset[str]) -> dict[str, Any]:
+    """The config parts ``names`` declares, shaped as in the config: a top-level section
+    whole, a dotted name (``agents.defaults.sandbox``) as just that subtree, so a check reads
+    nothing beyond what its memo key covers."""
     held = bot.section_values
     source: Mapping[str, Any] = held if held else bot.config
-    return {name: source[name] for name in names if name in source}
+    out: dict[str, Any] = {}
+    for name in sorted(names):
+        _project(source, name.split("."), out)
+    return out
 
 
-class _WholeConfigCheck(BotCheck):
-    """A check over every section, memoised per section content (canonical JSON text)."""
+def _project(source: Any, steps: Sequence[str], out: dict[str, Any]) -> None:
+    """Copy into ``out`` the part of ``source`` at ``steps`` (``*``: every entry of a
+    mapping), keeping the path to it; the values themselves are shared, not copied."""
+    value: Any = source
+    for n, step in enumerate(steps):
+        if not isinstance(value, Mapping):
+            return
+        if step == "*":
+            for key, child in value.items():
+                if isinstance(child, Mapping):
+                    _project(child, steps[n + 1:], out.setdefault(key, {}))
+            return
+        value = value.get(step, _MISSING)
+        if value is _MISSING:
+            return
+        if n < len(steps) - 1:
+            out = out.setdefault(step, {})
+    out[steps[-1]] = value
 
-    sections = None
 
-    def __init__(self, fn: Callable[[str, Any], list[Violation]]) -> None:
-        self._fn = fn
-        self._memo: dict[tuple[str, str], list[Violation]] = {}
-
-    def check(self, bot: RenderedBot) -> Sequence[Violation]:
-        texts = bot.section_json
-        values: Mapping[str, Any] = bot.section_values or bot.config
-        out: list[Violation] = []
-        for name in sorted(values):
-            text = texts.get(name) if texts else None
-            if text is None:
-                out.extend(self._fn(name, values[name]))
-                continue
-            key = (name, text)
-            found = self._memo.get(key)
-            if found is None:
-                found = self._fn(name, values[name])
-                self._memo[key] = found
-            out.extend(found)
-        return out
+_MISSING: Any = object()
 
 
 class _TargetCheck(BotCheck):
@@ -733,52 +739,113 @@ def _secret_ref_object(value: Any) -> bool:
     return isinstance(value, dict) and "source" in value and "id" in value and len(value) <= 3
 
 
-_SENSITIVE_KEYS: dict[tuple[str, ...], bool] = {}
-"""Memo of :func:`is_sensitive_key_path` by key path (list indices left out): a fleet has few
-distinct key paths and many bots."""
+_PLAINTEXT_HINT = ("move the value to the deployment's secret store and write a ${VAR} "
+                   "reference here; rotate the exposed secret")
 
 
-def _sensitive_keys(keys: tuple[str, ...]) -> bool:
-    hit = _SENSITIVE_KEYS.get(keys)
-    if hit is None:
-        if len(_SENSITIVE_KEYS) > 200_000:
-            _SENSITIVE_KEYS.clear()
-        hit = _SENSITIVE_KEYS[keys] = is_sensitive_key_path(keys)
-    return hit
+_SECRET_WORDS = ("password", "secret", "encrypt", "private", "serviceaccount", "localservice")
+"""Words of OpenClaw's sensitive-path heuristic
+(:func:`molthub_gitops.model.sensitive.is_sensitive_path`) that may occur anywhere in a path;
+``token$`` and ``api.?key`` are tested apart (a test keeps this in step with the heuristic)."""
 
 
-def _plaintext_in_section(name: str, value: Any) -> list[Violation]:
-    if name == "meta":
-        return []
-    out: list[Violation] = []
-    # `secrets` configures secret providers: judge its paths without the section name, which
-    # alone would make every key look sensitive.
-    root: tuple[str, ...] = () if name == "secrets" else (name,)
-    stack: list[tuple[PathKey, tuple[str, ...], Any]] = [((name,), root, value)]
-    while stack:
-        path, keys, node = stack.pop()
-        if isinstance(node, dict):
-            if _secret_ref_object(node):
+def _may_hold_secret(name: str, text: str) -> bool:
+    """False when no key path in a section (its canonical JSON ``text``) can be sensitive, so
+    the section need not be walked. Cheap (substring tests in C). Conservative: ``token$``
+    needs a key ending in ``token`` (``token":`` in canonical JSON, where only keys are
+    followed by a colon; counters such as ``maxTokens`` do not end so), ``api.?key`` needs both
+    ``api`` and ``key``, the other patterns their word."""
+    lower = text.lower()
+    head = name.lower()
+    if head.endswith("token") or 'token":' in lower:
+        return True
+    both = head + "." + lower
+    if "api" in both and "key" in both:
+        return True
+    return any(word in both for word in _SECRET_WORDS)
+
+
+class _PlaintextCheck(BotCheck):
+    """Literal secrets anywhere in the config.
+
+    It reads every section, so the engine runs it per bot; it memoises instead by what the
+    renderer shares: a section's canonical text, and below that each container object (the
+    renderer hands bots of a fleet the same objects for untemplated subtrees, so a bot whose
+    ``agents`` section is its own because of its workspace path still shares the rest). The
+    memo lives in the compiled check, one evaluation long, and holds the objects it keys by
+    ``id`` so no id is reused while it is alive."""
+
+    sections = None
+
+    def __init__(self) -> None:
+        self._by_text: dict[tuple[str, str], tuple[PathKey, ...]] = {}
+        self._by_node: dict[tuple[int, tuple[str, ...]], tuple[Any, tuple[PathKey, ...]]] = {}
+        self._sensitive: dict[tuple[str, ...], bool] = {}
+
+    def check(self, bot: RenderedBot) -> Sequence[Violation]:
+        texts = bot.section_json
+        values: Mapping[str, Any] = bot.section_values or bot.config
+        out: list[Violation] = []
+        for name in sorted(values):
+            if name == "meta":
                 continue
-            for key in sorted(node, reverse=True):
-                stack.append(((*path, key), (*keys, key), node[key]))
-        elif isinstance(node, list):
-            for index in range(len(node) - 1, -1, -1):
-                stack.append(((*path, index), keys, node[index]))
-        elif (isinstance(node, str) and keys and _sensitive_keys(keys)
-              and is_literal_secret(keys, node)):
-            shown = ".".join(str(p) for p in path)
-            out.append(Violation(
-                path, f"a secret is written in plain text at {shown}",
-                "move the value to the deployment's secret store and write a ${VAR} "
-                "reference here; rotate the exposed secret"))
-    return out
+            text = texts.get(name) if texts else None
+            found = self._by_text.get((name, text)) if text is not None else None
+            if found is None and text is not None and not _may_hold_secret(name, text):
+                found = self._by_text[(name, text)] = ()
+            if found is None:
+                # `secrets` configures secret providers: judge its paths without the section
+                # name, which alone would make every key look sensitive.
+                root: tuple[str, ...] = () if name == "secrets" else (name,)
+                found = tuple((name, *rel) for rel in self._scan(values[name], root))
+                if text is not None:
+                    self._by_text[(name, text)] = found
+            for path in found:
+                shown = ".".join(str(p) for p in path)
+                out.append(Violation(path, f"a secret is written in plain text at {shown}",
+                                     _PLAINTEXT_HINT))
+        return out
+
+    def _scan(self, node: Any, keys: tuple[str, ...]) -> tuple[PathKey, ...]:
+        """Paths (relative to ``node``) of the literal secrets in ``node``, found at the key
+        path ``keys`` (list indices left out, as OpenClaw's heuristic reads them)."""
+        if isinstance(node, dict | list):
+            memo_key = (id(node), keys)
+            hit = self._by_node.get(memo_key)
+            if hit is not None and hit[0] is node:
+                return hit[1]
+            found: list[PathKey] = []
+            items: Iterable[tuple[str | int, Any]]
+            if isinstance(node, dict):
+                items = () if _secret_ref_object(node) else sorted(node.items())
+            else:
+                items = enumerate(node)
+            for step, child in items:
+                child_keys = (*keys, step) if isinstance(step, str) else keys
+                if isinstance(child, dict | list):
+                    found.extend((step, *sub) for sub in self._scan(child, child_keys))
+                elif (isinstance(child, str) and child_keys and self._is_sensitive(child_keys)
+                      and is_literal_secret(child_keys, child)):
+                    found.append((step,))
+            result = tuple(found)
+            self._by_node[memo_key] = (node, result)
+            return result
+        if isinstance(node, str) and keys and self._is_sensitive(keys) and is_literal_secret(
+                keys, node):
+            return ((),)
+        return ()
+
+    def _is_sensitive(self, keys: tuple[str, ...]) -> bool:
+        hit = self._sensitive.get(keys)
+        if hit is None:
+            hit = self._sensitive[keys] = is_sensitive_key_path(keys)
+        return hit
 
 
 def _compile_plaintext(rule: Rule) -> BotCheck:
     _no_path(rule)
     _Params(rule, {})
-    return _WholeConfigCheck(_plaintext_in_section)
+    return _PlaintextCheck()
 
 
 register(RuleType(
@@ -874,7 +941,8 @@ _config_type(
     "openclaw.sandboxRequired",
     "Agents run tools inside a sandbox: agents.defaults.sandbox.mode (default off) and every "
     "agent's own sandbox.mode must be one of `modes`.",
-    ["agents"], {"modes": "Allowed sandbox modes (default [non-main, all])."},
+    ["agents.defaults.sandbox", "agents.entries.*.sandbox"],
+    {"modes": "Allowed sandbox modes (default [non-main, all])."},
     _sandbox_required)
 
 
@@ -926,7 +994,8 @@ _config_type(
     "(sandbox.docker.readOnlyRoot: true), drops every capability (capDrop: [ALL]), does not "
     "share the host network and sets none of the dangerouslyAllow* escapes; agents may not "
     "loosen that. OpenClaw always adds no-new-privileges itself (no setting exists).",
-    ["agents"], {}, _sandbox_hardening)
+    ["agents.defaults.sandbox", "agents.entries.*.sandbox"], {},
+    _sandbox_hardening)
 
 
 def _tool_profile(p: _Params) -> ConfigFn:
@@ -963,7 +1032,7 @@ _config_type(
     "No tool profile in `forbidden` (default: full) in tools.profile, "
     "tools.byProvider.<p>.profile or an agent's tools.profile; with required, tools.profile "
     "must be set (without one every tool is on).",
-    ["tools", "agents"],
+    ["tools", "agents.entries.*.tools"],
     {"forbidden": "Profiles not allowed (default [full]).",
      "required": "tools.profile must be set (default false)."},
     _tool_profile)
@@ -1026,7 +1095,7 @@ _config_type(
     "No password-manager or keychain command (op, bw, pass, gopass, lpass, keepassxc-cli, "
     "secret-tool, security...) in the allowed tools, exec safe bins, node commands, "
     "bundled-skill allowlist or enabled skills.",
-    ["tools", "gateway", "agents", "skills"],
+    ["tools", "gateway", "agents.entries.*.tools", "skills"],
     {"commands": "Command, tool and skill names to forbid (default: the password-manager "
                  "list)."},
     _dangerous_tools)
@@ -1137,7 +1206,8 @@ _config_type(
     "agents.defaults.models.<m>.params, agent params, models.providers.*): temperature at most "
     "maxTemperature, maxTokens at most maxTokens; with requireMaxTokens, "
     "agents.defaults.params.maxTokens must be set.",
-    ["agents", "models"],
+    ["agents.defaults.params", "agents.defaults.models", "agents.entries.*.params",
+     "models"],
     {"maxTemperature": "Highest temperature allowed.",
      "maxTokens": "Highest maxTokens allowed.",
      "requireMaxTokens": "agents.defaults.params.maxTokens must be set (default false)."},

@@ -6,10 +6,10 @@ Every rule type (generic path rules, cross-bot rules, OpenClaw security checks) 
 :class:`RuleDefinitionError`, which the engine turns into a problem at the rule's file:line)
 and returns a check:
 
-* a :class:`BotCheck` looks at one bot at a time. It names the top-level config sections it
-  reads (``sections``), so the engine can evaluate it once per distinct content of those
-  sections and reuse the verdict for every bot that shares them (10,000 bots of one fleet
-  cost one evaluation);
+* a :class:`BotCheck` looks at one bot at a time. It names the config sections (or paths
+  inside them) it reads (``sections``), so the engine can evaluate it once per distinct
+  content of those and reuse the verdict for every bot that shares them (10,000 bots of one
+  fleet cost one evaluation);
 * a :class:`FleetwideCheck` looks at every bot in scope at once (unique values, port spacing).
 
 Checks report :class:`Violation` values: a path and a message without bot names or secret
@@ -88,9 +88,13 @@ class BotCheck(ABC):
     """A compiled per-bot rule."""
 
     sections: frozenset[str] | None = None
-    """Top-level config sections the check reads (``{"gateway"}``); its verdict must depend on
-    nothing else (not the bot's name, labels, target...). None: it reads more than the config
-    sections, and runs for every bot."""
+    """Config parts the check reads: top-level sections (``{"gateway"}``: bots share a verdict
+    when the section's canonical text is equal), or dotted paths inside one
+    (``agents.defaults.sandbox``; ``*`` for every entry of a mapping, as in
+    ``agents.entries.*.sandbox``: bots share a verdict when the values there are the same
+    objects -- the renderer shares untemplated subtrees -- or equal scalars). The verdict must
+    depend on nothing else (not the bot's name, labels, target, nor other parts of a section
+    named by a dotted path). None: it reads more, and runs for every bot."""
 
     @abstractmethod
     def check(self, bot: RenderedBot) -> Sequence[Violation]:

@@ -467,3 +467,33 @@ def test_token_rotation() -> None:
     assert violations("openclaw.tokenRotation", slow, {"maxDays": 180}) == []
     no_auth = bot_with(auth="none")
     assert violations("openclaw.tokenRotation", no_auth) == []
+
+
+def test_plaintext_prefilter_never_skips_a_sensitive_path() -> None:
+    """The plaintext check skips a section when its text cannot hold a sensitive key path;
+    for every path the heuristic calls sensitive, the prefilter must let the section through."""
+    import itertools
+    import json
+
+    from molthub_gitops.model.sensitive import is_sensitive_path
+    from molthub_gitops.policy.openclaw_checks import _may_hold_secret
+
+    keys = ["botToken", "token", "maxTokens", "api", "key", "apiKey", "api_key", "passwordFile",
+            "password", "Secret", "encryptKey", "privateKey", "serviceAccount", "localService",
+            "env", "mode", "contextTokens", "tokenCount", "hooks", "x"]
+    checked = 0
+    for depth in (1, 2, 3):
+        for combo in itertools.product(keys, repeat=depth):
+            for name in ("channels", "gateway", "apiToken"):
+                path = ".".join((name, *combo))
+                value: object = "literal"
+                for key in reversed(combo):
+                    value = {key: value}
+                text = json.dumps(value, sort_keys=True, separators=(",", ":"))
+                if is_sensitive_path(path):
+                    checked += 1
+                    assert _may_hold_secret(name, text), path
+    assert checked > 1000
+    assert not _may_hold_secret("agents", '{"defaults":{"params":{"maxTokens":4096}}}')
+    assert not _may_hold_secret("agents", '{"defaults":{"workspace":"/srv/a"}}')
+    assert _may_hold_secret("channels", '{"telegram":{"botToken":"x"}}')
