@@ -199,3 +199,53 @@ def test_finding_without_location_lands_on_the_repository_document() -> None:
     run = _run(Outcome(command="validate", source="r", policy=PolicyResult(findings=(f,))))
     loc = run["results"][0]["locations"][0]["physicalLocation"]
     assert loc == {"artifactLocation": {"uri": "molthub.yaml", "uriBaseId": "%SRCROOT%"}}
+
+
+def test_cli_sarif_of_a_real_repository_validates(validator: jsonschema.protocols.Validator,
+                                                  tmp_path: Path) -> None:
+    """End to end: `molthub validate --base ... -o sarif=FILE` on a real Git repository with a
+    policy error gives a log the schema accepts, pointing at the template line."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    import pygit2
+
+    root = Path(__file__).resolve().parents[2]
+    repo_dir = tmp_path / "fleet"
+    shutil.copytree(root / "example-repo", repo_dir)
+    sig = pygit2.Signature("T", "t@example.com", 1_700_000_000, 0)
+    git = pygit2.init_repository(str(repo_dir), initial_head="main")
+
+    def commit(message: str) -> None:
+        git.index.add_all()
+        git.index.write()
+        tree = git.index.write_tree()
+        parents = [] if git.head_is_unborn else [git.head.target]
+        git.create_commit("HEAD", sig, sig, message, tree, parents)
+
+    commit("base")
+    template = repo_dir / "templates" / "telegram-support.yaml"
+    text = template.read_text("utf-8").replace("groupPolicy: allowlist", "groupPolicy: open", 1)
+    template.write_text(text, "utf-8")
+    line = next(n for n, ln in enumerate(text.splitlines(), 1) if "groupPolicy: open" in ln)
+    commit("open the groups")
+    out = tmp_path / "molthub.sarif"
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "molthub_gitops", "validate", str(repo_dir), "--base", "HEAD~1",
+         "--head", "HEAD", "-o", f"sarif={out}"],
+        capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert proc.returncode == 1, proc.stderr
+    log = json.loads(out.read_text("utf-8"))
+    errors = list(validator.iter_errors(log))
+    assert not errors, errors[0].message
+    results = log["runs"][0]["results"]
+    hits = [r for r in results if r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            == "templates/telegram-support.yaml"
+            and r["locations"][0]["physicalLocation"]["region"]["startLine"] == line
+            and r["level"] == "error"]
+    assert hits, [r["ruleId"] for r in results]
+    rule_ids = {rule["id"] for rule in log["runs"][0]["tool"]["driver"]["rules"]}
+    assert all(r["ruleId"] in rule_ids for r in results)
