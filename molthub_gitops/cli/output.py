@@ -23,7 +23,7 @@ import os
 import sys
 import tempfile
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any, Final
 
@@ -43,6 +43,7 @@ __all__ = [
     "use_color",
     "write_stdout",
     "write_text_atomic",
+    "write_texts_atomic",
 ]
 
 EXIT_OK: Final = 0
@@ -107,20 +108,45 @@ def write_stdout(text: str) -> None:
     stream.flush()
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` (UTF-8) atomically: readers see the old file or the
-    whole new one, never a part. Raises OSError."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def write_texts_atomic(files: Sequence[tuple[Path, str]]) -> None:
+    """Write every ``(path, text)`` (UTF-8) all or nothing: each goes to a temporary file
+    beside its target first, and only when all are written are they renamed into place, so
+    readers see the old files or the whole new ones. Files get the usual mode (0666 less the
+    umask). Raises OSError, leaving no temporary file behind."""
+    mode = 0o666 & ~_umask()
+    written: list[tuple[str, Path]] = []
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(text.encode("utf-8"))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        for path, text in files:
+            try:
+                fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+                                           dir=path.parent)
+                written.append((tmp, path))
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(text.encode("utf-8"))
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.chmod(tmp, mode)
+            except OSError as exc:
+                exc.filename = str(path)
+                raise
+        for tmp, path in written:
+            os.replace(tmp, path)
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        for tmp, _ in written:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
         raise
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` atomically (see :func:`write_texts_atomic`)."""
+    write_texts_atomic([(path, text)])
 
 
 def _silence_stdout() -> None:

@@ -25,7 +25,7 @@ from molthub_gitops.cli.output import (
     print_problems,
     use_color,
     write_stdout,
-    write_text_atomic,
+    write_texts_atomic,
 )
 from molthub_gitops.errors import InputError, Problem
 
@@ -97,13 +97,15 @@ def _emit(outcome: object, outputs: list[tuple[str, Path | None]], color: bool |
         from molthub_gitops.report.github import job_summary
 
         summary = job_summary(outcome)
-    for _fmt, target, text in rendered:
-        if target is not None:
-            try:
-                write_text_atomic(target, text)
-            except OSError as exc:
-                raise InputError.single("output-not-writable",
-                                        f"cannot write {target}: {exc.strerror or exc}") from None
+    files = [(target, text) for _fmt, target, text in rendered if target is not None]
+    try:
+        write_texts_atomic(files)
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        raise InputError.single(
+            "output-not-writable",
+            f"cannot write the reports{where}: {exc.strerror or exc}; none was written",
+            hint="check the paths given with -o FORMAT=FILE") from None
     if summary is not None:
         try:
             with open(summary_path, "a", encoding="utf-8") as fh:

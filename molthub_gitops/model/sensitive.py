@@ -19,7 +19,9 @@ __all__ = [
     "is_literal_secret",
     "is_sensitive_key_path",
     "is_sensitive_path",
+    "redact_url",
     "redact_value",
+    "url_has_credentials",
 ]
 
 REDACTED: Final = "<redacted>"
@@ -73,14 +75,51 @@ def is_env_reference(value: Any) -> bool:
     return isinstance(value, str) and bool(_ENV_REF.match(value.strip()))
 
 
+_NOT_SECRET_SUFFIXES: Final = ("file", "env", "bin", "path", "dir", "command", "url", "prefix",
+                                 "name", "arn", "id", "ref", "store")
+"""Keys that name where a secret lives rather than hold it (``secretFile``, ``apiKeyEnv``,
+``passwordCommand``, ``secretsPrefix``, ``secretArn``): sensitive by the heuristic (the gateway redacts them), but a value
+there is not a secret written out."""
+
+
 def is_literal_secret(path: Sequence[str | int], value: Any) -> bool:
-    """Whether ``value`` at ``path`` is a secret written out: a non-empty string at a
-    sensitive path that is neither a ``${VAR}`` reference nor the gateway's redaction
-    sentinel."""
-    if not isinstance(value, str) or not is_sensitive_key_path(path):
+    """Whether ``value`` at ``path`` is a secret written out: a non-empty string, or a number,
+    at a sensitive path, that is neither a ``${VAR}`` reference nor the gateway's redaction
+    sentinel, under a key that does not merely name where the secret lives."""
+    if value is None or isinstance(value, bool) or not isinstance(value, str | int | float):
         return False
+    if not is_sensitive_key_path(path):
+        return False
+    last = next((s for s in reversed(path) if isinstance(s, str)), "").lower()
+    if last.endswith(_NOT_SECRET_SUFFIXES):
+        return False
+    if not isinstance(value, str):
+        return True
     trimmed = value.strip()
     return bool(trimmed) and value != _GATEWAY_SENTINEL and not _ENV_REF.match(trimmed)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with a password in its userinfo replaced (``wss://admin:<redacted>@host``)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    end = len(rest)
+    for stop in "/?#":
+        found = rest.find(stop)
+        if 0 <= found < end:
+            end = found
+    authority = rest[:end]
+    userinfo, at, host = authority.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    user = userinfo.partition(":")[0]
+    return f"{scheme}://{user}:{REDACTED}@{host}{rest[end:]}"
+
+
+def url_has_credentials(url: str) -> bool:
+    """Whether ``url`` carries a password (``user:password@``) in its authority."""
+    return redact_url(url) != url
 
 
 def redact_value(path: Sequence[str | int], value: Any) -> Any:

@@ -36,7 +36,7 @@ from typing import Any
 
 from molthub_gitops.errors import Location
 from molthub_gitops.model.repository import PathKey
-from molthub_gitops.model.sensitive import redact_value
+from molthub_gitops.model.sensitive import redact_url, redact_value
 from molthub_gitops.plan.types import (
     BlastRadius,
     BotChange,
@@ -145,7 +145,8 @@ def identity_changes(before: RenderedBot, after: RenderedBot) -> tuple[str, ...]
     if before.openclaw_version != after.openclaw_version:
         out.append(f"openclawVersion {before.openclaw_version} -> {after.openclaw_version}")
     if before.gateway_url != after.gateway_url:
-        out.append(f"gateway URL {before.gateway_url} -> {after.gateway_url}")
+        out.append(f"gateway URL {redact_url(before.gateway_url)} -> "
+                   f"{redact_url(after.gateway_url)}")
     if before.gateway != after.gateway and before.gateway_url == after.gateway_url:
         out.append("gateway access (auth or secret reference) changed")
     if before.target != after.target:

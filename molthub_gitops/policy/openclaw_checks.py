@@ -29,6 +29,7 @@ from molthub_gitops.model.sensitive import (
     is_env_reference,
     is_literal_secret,
     is_sensitive_key_path,
+    url_has_credentials,
 )
 from molthub_gitops.policy.rules import (
     BotCheck,
@@ -794,17 +795,51 @@ class _PlaintextCheck(BotCheck):
             if found is None and text is not None and not _may_hold_secret(name, text):
                 found = self._by_text[(name, text)] = ()
             if found is None:
-                # `secrets` configures secret providers: judge its paths without the section
-                # name, which alone would make every key look sensitive.
-                root: tuple[str, ...] = () if name == "secrets" else (name,)
-                found = tuple((name, *rel) for rel in self._scan(values[name], root))
+                found = tuple((name, *rel) for rel in self._scan_section(name, values[name]))
                 if text is not None:
                     self._by_text[(name, text)] = found
             for path in found:
                 shown = ".".join(str(p) for p in path)
                 out.append(Violation(path, f"a secret is written in plain text at {shown}",
                                      _PLAINTEXT_HINT))
+        if url_has_credentials(bot.gateway_url):
+            out.append(Violation(
+                ("url",), "the gateway URL holds a password (user:password@host)",
+                "remove the credentials from the URL; the engine authenticates with the secret "
+                "reference under gateway.secret", subject="gateway"))
+        settings = bot.target.settings
+        if settings:
+            for rel in self._scan(settings, ("settings",)):
+                path = ("settings", *rel)
+                shown = ".".join(str(p) for p in path)
+                out.append(Violation(
+                    path, f"a secret is written in plain text at target {shown}",
+                    "name it by reference (the provider's secret store) instead of writing "
+                    "the value; rotate the exposed secret", subject="target"))
         return out
+
+    def _scan_section(self, name: str, value: Any) -> tuple[PathKey, ...]:
+        """Literal secrets of one top-level section (paths relative to the section)."""
+        if name == "secrets":
+            # It configures secret providers: judge its paths without the section name, which
+            # alone would make every key look sensitive.
+            return self._scan(value, ())
+        if name == "plugins" and isinstance(value, dict):
+            # A plugin's name (onepassword, keychain...) says what it talks to, not that its
+            # settings are secrets: judge each plugin's block without its name.
+            found: list[PathKey] = []
+            for key in sorted(value):
+                child = value[key]
+                if key == "entries" and isinstance(child, dict):
+                    for plugin in sorted(child):
+                        found.extend(("entries", plugin, *sub) for sub in
+                                     self._scan(child[plugin], ("plugins", "entries")))
+                elif isinstance(child, dict | list):
+                    found.extend((key, *sub) for sub in self._scan(child, ("plugins", key)))
+                elif is_literal_secret(("plugins", key), child):
+                    found.append((key,))
+            return tuple(found)
+        return self._scan(value, (name,))
 
     def _scan(self, node: Any, keys: tuple[str, ...]) -> tuple[PathKey, ...]:
         """Paths (relative to ``node``) of the literal secrets in ``node``, found at the key
@@ -824,13 +859,13 @@ class _PlaintextCheck(BotCheck):
                 child_keys = (*keys, step) if isinstance(step, str) else keys
                 if isinstance(child, dict | list):
                     found.extend((step, *sub) for sub in self._scan(child, child_keys))
-                elif (isinstance(child, str) and child_keys and self._is_sensitive(child_keys)
+                elif (child is not None and child_keys and self._is_sensitive(child_keys)
                       and is_literal_secret(child_keys, child)):
                     found.append((step,))
             result = tuple(found)
             self._by_node[memo_key] = (node, result)
             return result
-        if isinstance(node, str) and keys and self._is_sensitive(keys) and is_literal_secret(
+        if node is not None and keys and self._is_sensitive(keys) and is_literal_secret(
                 keys, node):
             return ((),)
         return ()
@@ -851,8 +886,9 @@ def _compile_plaintext(rule: Rule) -> BotCheck:
 register(RuleType(
     name="openclaw.plaintextSecrets",
     summary="A secret-looking config value (token, password, secret, API key... by OpenClaw's "
-            "own heuristic) is written out instead of a ${VAR} reference (audit: "
-            "config.secrets.*_in_config). Findings never show the value.",
+            "own heuristic; strings and numbers) is written out instead of a ${VAR} reference "
+            "(audit: config.secrets.*_in_config); so is a password in the gateway URL or a "
+            "secret in the target's settings. Findings never show the value.",
     compile=_compile_plaintext, category="openclaw"))
 OPENCLAW_RULE_TYPES.append("openclaw.plaintextSecrets")
 

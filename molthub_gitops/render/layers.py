@@ -18,6 +18,7 @@ from typing import Any
 from molthub_gitops.errors import Location
 from molthub_gitops.model.documents import MergeStrategyMergeBy
 from molthub_gitops.model.repository import PathKey, SourceDoc
+from molthub_gitops.model.sensitive import is_sensitive_key_path
 from molthub_gitops.render.issues import Issue
 from molthub_gitops.render.merge import Deferred, LockRule, StrategyRule
 from molthub_gitops.render.paths import format_path, parse_pattern
@@ -68,10 +69,13 @@ class TemplatedString(Deferred):
         return not self.compiled.uses.isdisjoint(defer)
 
     def failure_issue(self, exc: TemplateFailure) -> Issue:
+        # The template text is quoted to help find the mistake, except at a secret-looking
+        # path, where it may hold (part of) a secret written out.
+        source = ("a template at a secret path" if is_sensitive_key_path(self.path)
+                  else _short(self.compiled.source))
         return Issue(
             exc.code,
-            f"{self.document}, config path {format_path(self.path)}: {exc} "
-            f"(in {_short(self.compiled.source)})",
+            f"{self.document}, config path {format_path(self.path)}: {exc} (in {source})",
             self.location,
             hint=_HINTS.get(exc.code, ""),
         )
