@@ -161,7 +161,10 @@ def _finding_result(outcome: Outcome, f: Finding, index: int, waived: bool) -> d
         "message": {"text": _finding_message(f)},
         "locations": _locations(outcome, f.location),
         "partialFingerprints": {
-            FINGERPRINT_KEY: _fingerprint(f.rule, file, f.path, ",".join(f.bots)),
+            # Not the line (alerts survive unrelated edits) and not the bots (a bot added to
+            # a fleet must not re-key every alert of that fleet): rule, file, path, message
+            # and fleets tell findings apart.
+            FINGERPRINT_KEY: _fingerprint(f.rule, file, f.path, f.message, ",".join(f.fleets)),
         },
         "properties": {"severity": f.severity, "bots": list(f.bots), "fleets": list(f.fleets),
                        "configPath": f.path, "layer": f.layer},

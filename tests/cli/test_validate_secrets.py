@@ -103,3 +103,58 @@ def test_working_tree_token_is_caught_before_commit(example_copy: Path) -> None:
     assert result.code == 1
     assert "channels.telegram.botToken" in result.stdout + result.stderr
     _no_leak(result.stdout, result.stderr)
+
+
+# Other ways a secret can be written into the repository. Each: (file, old, new, secret).
+VECTORS = {
+    "number-at-secret-path": (
+        "profiles/baseline.yaml", None, None, "918273645546372819"),
+    "jinja-error-in-a-token": (
+        "templates/telegram-support.yaml", 'botToken: "${TELEGRAM_BOT_TOKEN}"',
+        'botToken: "LEAKJINJA0123456789{{ params.nope }}"', "LEAKJINJA0123456789"),
+    "password-in-gateway-url": (
+        "fleets/prod/support-prod-eu.yaml", 'url: "ws://{{ bot.name }}',
+        'url: "wss://admin:LEAKURLPW0123@{{ bot.name }}', "LEAKURLPW0123"),
+    "secret-in-target-settings": (
+        "fleets/prod/support-prod-eu.yaml", "tokenRotationDays: 30",
+        "tokenRotationDays: 30\n      dbPassword: LEAKTARGETPW4567", "LEAKTARGETPW4567"),
+}
+
+
+def _plant_vector(repo: Path, name: str) -> str:
+    file, old, new, secret = VECTORS[name]
+    path = repo / file
+    text = path.read_text("utf-8")
+    if name == "number-at-secret-path":
+        # a numeric gateway token written into a profile
+        old, new = "    gateway:\n", f"    gateway:\n      auth: {{token: {secret}}}\n"
+    assert old is not None and new is not None
+    assert old in text, (file, old)
+    path.write_text(text.replace(old, new, 1), "utf-8")
+    return secret
+
+
+@pytest.mark.parametrize("vector", sorted(VECTORS))
+def test_secret_vectors_are_refused_and_never_shown(example_copy: Path, vector: str,
+                                                     tmp_path: Path) -> None:
+    commit_all(example_copy, "clean base")
+    secret = _plant_vector(example_copy, vector)
+    commit_all(example_copy, f"plant: {vector}")
+    outputs: list[str] = []
+    codes = set()
+    for fmt in FORMATS:
+        result = run_subprocess(["validate", str(example_copy), "--base", "HEAD~1",
+                                 "--head", "HEAD", "-o", fmt],
+                                env={"GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")})
+        codes.add(result.code)
+        outputs += [result.stdout, result.stderr]
+    for fmt in ("text", "json", "markdown"):
+        result = run_subprocess(["diff", str(example_copy), "--base", "HEAD~1",
+                                 "--head", "HEAD", "-o", fmt])
+        outputs += [result.stdout, result.stderr]
+    if (tmp_path / "summary.md").exists():
+        outputs.append((tmp_path / "summary.md").read_text("utf-8"))
+    assert codes <= {1, 2}, codes  # refused: a finding (1) or unprocessable input (2)
+    assert 0 not in codes
+    for text in outputs:
+        assert secret not in text, vector
