@@ -86,15 +86,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--report", default="", help="molthub's JSON report")
     parser.add_argument("--exit-code", default="", help="molthub's exit code")
-    parser.add_argument("--fail-on", default="error",
-                        help="error, warning or info (anything else counts as error: the "
-                             "validate step has already reported the bad input)")
+    parser.add_argument("--fail-on", default="",
+                        help="error, warning or info; empty: the failOn the report states "
+                             "(the repository's), else error")
     parser.add_argument("--sarif", default="", help="the SARIF path asked for ('' = none)")
     args = parser.parse_args(argv)
 
     code = args.exit_code.strip() or "2"
-    fail_on = args.fail_on if args.fail_on in SEVERITIES else "error"
     report = read_report(args.report)
+    stated = report.get("failOn") if report is not None else None
+    if args.fail_on in SEVERITIES:
+        fail_on = args.fail_on
+    elif stated in SEVERITIES:
+        fail_on = str(stated)
+    else:
+        fail_on = "error"
     if report is None:
         annotate("warning", f"no JSON report from molthub (exit code {code}); outputs are zeros")
         counts = summarize({}, fail_on)
@@ -103,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     sarif = args.sarif if args.sarif and os.path.isfile(args.sarif) else ""
     outputs = {name: str(value) for name, value in counts.items()}
     outputs["exit-code"] = code
+    outputs["fail-on"] = fail_on
     outputs["sarif-file"] = sarif
     set_outputs(outputs)
     print("molthub validate: " + ", ".join(f"{k}={v}" for k, v in outputs.items()))

@@ -49,7 +49,14 @@ def test_counts_from_the_json_report(tmp_path: Path, fail_on: str, findings: str
     outputs = _outputs(tmp_path, report, "--exit-code", "1", "--fail-on", fail_on)
     assert outputs == {"findings": findings, "errors": "2", "warnings": "1", "infos": "3",
                        "waived": "1", "problems": "0", "bots-changed": "3",
-                       "exit-code": "1", "sarif-file": ""}
+                       "exit-code": "1", "sarif-file": "", "fail-on": fail_on}
+
+
+def test_without_fail_on_the_reports_threshold_counts(tmp_path: Path) -> None:
+    report = {**REPORT, "failOn": "warning"}
+    del report["summary"]
+    outputs = _outputs(tmp_path, report, "--exit-code", "1")
+    assert (outputs["fail-on"], outputs["findings"]) == ("warning", "3")
 
 
 def test_the_reports_own_failing_count_wins(tmp_path: Path) -> None:

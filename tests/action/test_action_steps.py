@@ -116,7 +116,7 @@ class ActionRun:
     api: FakeGitHub
 
 
-def run_action(co: Checkout, *, fail_on: str = "error", base_ref: str = "",
+def run_action(co: Checkout, *, fail_on: str = "", base_ref: str = "",
                sarif: str = "molthub.sarif", event_name: str = "pull_request",
                event: Path | None = None, api: FakeGitHub | None = None) -> ActionRun:
     """Run the action's steps in order, like the runner: stop after a failing step (the
@@ -158,7 +158,7 @@ def run_action(co: Checkout, *, fail_on: str = "error", base_ref: str = "",
             "GITHUB_REPOSITORY": api.repo, "MOLTHUB_ACTION_BACKOFF": "0.01"})
         if ok:
             run(final_step(), "result", {"EXIT_CODE": out(output).get("exit-code", ""),
-                                         "FAIL_ON": fail_on})
+                                         "FAIL_ON": out(output).get("fail-on", "")})
     for result in results.values():
         assert TOKEN not in result.stdout + result.stderr
     return ActionRun(results, read_outputs(output), summary.read_text(encoding="utf-8"), api)
@@ -274,7 +274,7 @@ def test_an_invalid_fail_on_input_is_an_input_error(tmp_path: Path) -> None:
     co = make_checkout(tmp_path, change_model)
     run = run_action(co, fail_on="critical")
     assert run.outputs["exit-code"] == "2"
-    assert "fail-on must be error, warning or info" in run.steps["validate"].stdout
+    assert "fail-on must be error, warning, info or empty" in run.steps["validate"].stdout
     assert run.steps["result"].code == 2
 
 
@@ -363,3 +363,22 @@ def test_a_config_folder_inside_a_larger_repository(tmp_path: Path) -> None:
     assert f"{config_dir}/{SLACK_TEMPLATE}" in uris
     report = json.loads(Path(outputs["json-file"]).read_text(encoding="utf-8"))
     assert report["diff"]["bots"]
+
+
+def warn_and_fail_on_warnings(repo: Path) -> None:
+    """A warning finding (acme-channel-safety/history-limit-bounded) in a repository whose
+    molthub.yaml says failOn: warning."""
+    _edit(repo / "templates" / "telegram-support.yaml", "        historyLimit: 50\n",
+          "        historyLimit: 900\n")
+    _edit(repo / "molthub.yaml", "failOn: error", "failOn: warning")
+
+
+def test_without_fail_on_the_repository_fail_on_decides(tmp_path: Path) -> None:
+    co = make_checkout(tmp_path, warn_and_fail_on_warnings)
+    run = run_action(co)
+    report = _report(run)
+    assert report.get("failOn") == "warning"
+    assert run.outputs["exit-code"] == "1"
+    assert int(run.outputs["warnings"]) >= 1
+    assert int(run.outputs["findings"]) >= 1
+    assert run.steps["result"].code == 1
