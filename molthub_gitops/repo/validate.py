@@ -248,15 +248,21 @@ class _Run:
     def diff_base(self, base: str, reuse: bool) -> None:
         repo = self.repo
         assert repo is not None
+        label: str
         try:
             base_repo, base_commit = _load(self.path, base, self.cache)
             base_bots = render_base(base_repo, repo, self.bots, reuse=reuse)
+            label = _label(base, base_commit)
         except InputError as exc:
-            raise _Stop("base", [_base_problem(base, p) for p in exc.problems]) from None
+            if not _absent_at_base(exc):
+                raise _Stop("base", [_base_problem(base, p) for p in exc.problems]) from None
+            # The pull request that adds (or moves) the config repository: nothing to compare
+            # with, so every bot is added.
+            base_bots = ()
+            label = f"{base} (no config repository there)"
         with gc_paused():
             self.diff = diff_revisions(
-                base_bots, self.bots,
-                base=_label(base, base_commit), head=_label(self.head, self.commit))
+                base_bots, self.bots, base=label, head=_label(self.head, self.commit))
 
     def outcome(self, command: Literal["validate", "diff"], fail_on: FailOn, stage: str,
                 problems: Sequence[Problem] = ()) -> Outcome:
@@ -277,6 +283,20 @@ class _Run:
             path_prefix=config_path_prefix(self.path),
             tool_version=tool_version(),
         )
+
+
+def _absent_at_base(exc: InputError) -> bool:
+    """Whether the base revision simply has no config repository at this path (the folder or
+    its molthub.yaml does not exist there yet), as opposed to a broken one."""
+    if len(exc.problems) != 1:
+        return False
+    problem = exc.problems[0]
+    if problem.code == "not-found":
+        return True
+    # "no molthub.yaml at the repository root" (line 0), not "molthub.yaml holds no
+    # Repository document" (a broken one).
+    return (problem.code == "missing-repository" and problem.location is not None
+            and problem.location.line == 0)
 
 
 def _fail_on(given: str | None, repo: FleetRepository | None) -> FailOn:

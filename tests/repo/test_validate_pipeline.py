@@ -426,3 +426,31 @@ def test_document_cache_gives_the_same_problems(repo: Path) -> None:
     second = problems(cache)
     assert uncached == first == second
     assert cache.hits == hits + len(cache)  # the second load parsed nothing
+
+
+def test_the_pull_request_that_adds_the_config_folder(tmp_path: Path) -> None:
+    """The base has no config repository at this path yet: every bot is added, exit 0."""
+    outer = tmp_path / "mono"
+    outer.mkdir()
+    (outer / "README.md").write_text("a monorepo\n", encoding="utf-8")
+    commit_all(outer, "before the fleet")
+    shutil.copytree(EXAMPLE, outer / "fleet", ignore=shutil.ignore_patterns(".github"))
+    commit_all(outer, "add the fleet")
+    outcome = run_validate(outer / "fleet", base="HEAD~1", head="HEAD",
+                           today=datetime.date(2026, 6, 1))
+    assert outcome.exit_code == EXIT_OK, outcome.problems
+    assert outcome.diff is not None
+    assert outcome.diff.count("added") == outcome.bots == 36
+    assert "no config repository there" in outcome.diff.base
+    assert outcome.path_prefix == "fleet/"
+
+
+def test_a_base_with_a_broken_molthub_yaml_is_still_a_problem(repo: Path) -> None:
+    (repo / "molthub.yaml").write_text("apiVersion: molthub/v1\nkind: Template\n"
+                                       "metadata: {name: x}\nspec: {config: {}}\n",
+                                       encoding="utf-8")
+    commit_all(repo, "break molthub.yaml")
+    shutil.copy(EXAMPLE / "molthub.yaml", repo / "molthub.yaml")
+    outcome = run_validate(repo, base="HEAD", today=datetime.date(2026, 6, 1))
+    assert outcome.exit_code == EXIT_INPUT
+    assert outcome.stage == "base"
