@@ -556,6 +556,18 @@ def _check_references(
                 "pin one of the allowed versions, or add it to spec.openclawVersions",
                 (repo.repository.loc("spec", "openclawVersions"),),
             ))
+        canary = spec.rollout.canary
+        if canary is not None:
+            names = [bot.name for bot in spec.bots]
+            for i, name in enumerate(canary.bots):
+                if name not in names:
+                    problems.append(Problem(
+                        "unknown-canary",
+                        f"canary bot {name!r} is not a bot of fleet {fleet.name!r}"
+                        f"{_suggest(name, names)}",
+                        fleet.loc("spec", "rollout", "canary", "bots", i),
+                        "name bots of this fleet (spec.bots[].name), or use canary.count",
+                    ))
         for b, bot in enumerate(spec.bots):
             here = fleet.loc("spec", "bots", b, "name")
             first = bots.get(bot.name)

@@ -78,8 +78,8 @@ def is_env_reference(value: Any) -> bool:
 _NOT_SECRET_SUFFIXES: Final = ("file", "env", "bin", "path", "dir", "command", "url", "prefix",
                                  "name", "arn", "id", "ref", "store")
 """Keys that name where a secret lives rather than hold it (``secretFile``, ``apiKeyEnv``,
-``passwordCommand``, ``secretsPrefix``, ``secretArn``): sensitive by the heuristic (the gateway redacts them), but a value
-there is not a secret written out."""
+``passwordCommand``, ``secretsPrefix``, ``secretArn``): sensitive by the heuristic (the
+gateway redacts them), but a value there is not a secret written out."""
 
 
 def is_literal_secret(path: Sequence[str | int], value: Any) -> bool:
