@@ -2,7 +2,9 @@
 
 Lists the PR's issue comments through the GitHub REST API (following ``Link: rel="next"``),
 takes the newest one whose body starts with ``<!-- molthub-gitops:validate -->`` and was
-written by a bot account (or by ``--author``), and edits it in place; only when there is none
+written by us: the ``--author`` login, else the token's own user when it is a person's token
+(``GET /user``), else any bot account (the workflow's GITHUB_TOKEN); it edits that comment in
+place; only when there is none
 does it create one. A read-only token (pull requests from forks) gives a warning, not a
 failure. 5xx answers, network errors and rate limits (``Retry-After``) are retried a bounded
 number of times; every request has a timeout. A create is never retried blindly: the
@@ -185,6 +187,21 @@ def is_ours(comment: dict[str, Any], author: str) -> bool:
     return bool(user.get("type") == "Bot")
 
 
+def token_login(api: Api) -> str:
+    """The login the token writes as, when it is a person's token (a personal access token
+    writes comments as that user, so only that user's marker comment is ours); "" for the
+    workflow's GITHUB_TOKEN (``GET /user`` is refused to it; its comments come from a Bot)."""
+    try:
+        answer = api.call("GET", "/user", retries=0)
+    except ApiError:
+        return ""
+    data = answer.data
+    if isinstance(data, dict) and data.get("type") == "User" and isinstance(
+            data.get("login"), str):
+        return str(data["login"])
+    return ""
+
+
 def find_sticky(api: Api, comments_url: str, author: str) -> dict[str, Any] | None:
     """The newest marker comment of ours across every page, or None."""
     newest: dict[str, Any] | None = None
@@ -287,9 +304,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     api = Api(os.environ.get("GITHUB_API_URL", "") or "https://api.github.com", token)
     body = build_body(args.body_file, args.exit_code)
+    author = args.author.strip() or token_login(api)
     try:
         action, url = upsert(api, urllib.parse.quote(repository, safe="/"), number, body,
-                             args.author.strip())
+                             author)
     except ApiError as exc:
         if exc.status in (401, 403, 404):
             annotate("warning", f"cannot write the PR comment ({exc}): the token may be "

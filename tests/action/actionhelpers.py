@@ -145,6 +145,9 @@ class FakeGitHub:
         self.requests: list[Recorded] = []
         self.faults: dict[str, list[Fault]] = {"GET": [], "POST": [], "PATCH": []}
         self.read_only = False
+        self.token_user: dict[str, Any] | None = None
+        """Who the token belongs to (a personal access token); None: the workflow token,
+        to which GET /user answers 403 and whose comments come from a Bot."""
         self._next_id = 1000
         self._clock = 0
         self._lock = threading.Lock()
@@ -171,7 +174,8 @@ class FakeGitHub:
                 if c["issue"] == issue and str(c["body"]).startswith(MARKER)]
 
     def calls(self, method: str) -> list[Recorded]:
-        return [r for r in self.requests if r.method == method]
+        """Requests of ``method`` to the comment endpoints (not the GET /user lookup)."""
+        return [r for r in self.requests if r.method == method and r.path != "/user"]
 
     def handle(self, method: str, raw_path: str, headers: dict[str, str],
                body: Any) -> tuple[int, Any, dict[str, str]]:
@@ -180,6 +184,10 @@ class FakeGitHub:
         with self._lock:
             self.requests.append(Recorded(method, parts.path, query,
                                          {k.lower(): v for k, v in headers.items()}, body))
+            if parts.path == "/user" and method == "GET":
+                if self.token_user is None:
+                    return 403, {"message": "Resource not accessible by integration"}, {}
+                return 200, dict(self.token_user), {}
             fault = self.faults.get(method, [])
             current = fault.pop(0) if fault else None
             if current is not None and not current.then_apply:
@@ -203,7 +211,8 @@ class FakeGitHub:
             if method == "POST":
                 if self.read_only:
                     return 403, {"message": "Resource not accessible by integration"}, {}
-                return 201, self._add(issue, body["body"], dict(BOT)), {}
+                return 201, self._add(issue, body["body"],
+                                      dict(self.token_user or BOT)), {}
         if len(rest) == 2 and rest[0] == "comments" and rest[1].isdigit() and method == "PATCH":
             if self.read_only:
                 return 403, {"message": "Resource not accessible by integration"}, {}

@@ -109,6 +109,25 @@ def test_author_input_picks_the_comments_of_that_login(tmp_path: Path) -> None:
         assert bots["body"] == f"{MARKER}\nby the bot"
 
 
+def test_a_personal_access_token_edits_its_own_comment_run_after_run(tmp_path: Path) -> None:
+    """A PAT writes as its user: the script asks GET /user who that is, so the second run
+    edits the first run's comment instead of posting another."""
+    api_model = FakeGitHub()
+    api_model.token_user = dict(HUMAN)
+    with serve(api_model) as api:
+        someone = api.add_comment(7, f"{MARKER}\npasted by someone else",
+                                  {"login": "mallory", "type": "User"})
+        first = _run(api, tmp_path, _report(tmp_path, "first\n"))
+        assert first.code == 0, first.stdout + first.stderr
+        second = _run(api, tmp_path, _report(tmp_path, "second\n"))
+        assert second.code == 0, second.stdout + second.stderr
+        ours = [c for c in api.marker_comments(7) if c["user"]["login"] == HUMAN["login"]]
+        assert len(ours) == 1
+        assert ours[0]["body"] == f"{MARKER}\nsecond\n"
+        assert someone["body"] == f"{MARKER}\npasted by someone else"
+        assert len(api.calls("POST")) == 1
+
+
 def test_read_only_token_from_a_fork_warns_and_succeeds(tmp_path: Path) -> None:
     with serve(FakeGitHub()) as api:
         api.read_only = True
