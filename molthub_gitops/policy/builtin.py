@@ -132,6 +132,12 @@ _BASELINE_RULES: list[dict[str, Any]] = [
           "Webhook senders hold the hooks token; if it is the gateway token, every sender is "
           "a gateway operator.",
           "Give webhooks their own token (its own ${VAR})."),
+    _rule("redaction-off", "openclaw.redactionOff", "warning",
+          "Log redaction of secrets is not turned off, in any environment "
+          "(audit: logging.redact_off).",
+          "Tool output with tokens and keys would land in logs; a dev bot's logs leak the "
+          "same credentials a prod bot's do.",
+          "Remove logging.redactSensitive: off (OpenClaw 2026.9.6 always redacts)."),
     _rule("sandbox-required", "openclaw.sandboxRequired", "error",
           "Agents run tools in a sandbox (agents.defaults.sandbox.mode non-main or all).",
           "Without a sandbox, exec and file tools act on the host with the gateway's rights.",
