@@ -310,8 +310,8 @@ class GitTree:
         not_git = InputError.single(
             "not-a-git-repository", f"{self.repo_path} is not in a Git repository",
             Location(str(self.repo_path)),
-            "give a folder inside a Git repository, "
-            "or leave out --rev to read the directory as it is")
+            "give a folder inside a Git repository, or leave out the revision "
+            "(--rev, --head, --base) to read the directory as it is")
         found = pygit2.discover_repository(str(self.repo_path))
         if found is None:
             raise not_git
