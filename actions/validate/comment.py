@@ -175,9 +175,25 @@ def pull_number(event: dict[str, Any]) -> int | None:
     return None
 
 
-def is_ours(comment: dict[str, Any], author: str) -> bool:
+def path_marker(path: str) -> str:
+    """The second marker line of a comment about the config repository at ``path`` ("" for
+    the repository root), so runs for different folders of one PR keep separate comments."""
+    clean = path.strip().strip("/")
+    while clean.startswith("./"):
+        clean = clean[2:]
+    if clean in ("", "."):
+        return ""
+    return f"<!-- molthub-gitops:path={clean.replace('--', '- -')} -->"
+
+
+def is_ours(comment: dict[str, Any], author: str, path: str = "") -> bool:
     body = comment.get("body")
     if not isinstance(body, str) or not body.lstrip().startswith(MARKER):
+        return False
+    second = body.lstrip()[len(MARKER):].lstrip("\n").split("\n", 1)[0]
+    has_path = second.startswith("<!-- molthub-gitops:path=")
+    wanted = path_marker(path)
+    if (second != wanted) if wanted else has_path:
         return False
     user = comment.get("user")
     if not isinstance(user, dict):
@@ -202,7 +218,8 @@ def token_login(api: Api) -> str:
     return ""
 
 
-def find_sticky(api: Api, comments_url: str, author: str) -> dict[str, Any] | None:
+def find_sticky(api: Api, comments_url: str, author: str, path: str = ""
+                ) -> dict[str, Any] | None:
     """The newest marker comment of ours across every page, or None."""
     newest: dict[str, Any] | None = None
     url: str | None = comments_url + "?per_page=100"
@@ -215,7 +232,7 @@ def find_sticky(api: Api, comments_url: str, author: str) -> dict[str, Any] | No
         if not isinstance(answer.data, list):
             raise ApiError(answer.status, "listing comments did not return a list")
         for comment in answer.data:
-            if isinstance(comment, dict) and is_ours(comment, author) and (
+            if isinstance(comment, dict) and is_ours(comment, author, path) and (
                     newest is None or _age_key(comment) > _age_key(newest)):
                 newest = comment
         url = answer.next_url
@@ -229,11 +246,12 @@ def _age_key(comment: dict[str, Any]) -> tuple[str, int]:
             ident if isinstance(ident, int) else 0)
 
 
-def upsert(api: Api, repository: str, number: int, body: str, author: str) -> tuple[str, str]:
+def upsert(api: Api, repository: str, number: int, body: str, author: str, path: str = ""
+           ) -> tuple[str, str]:
     """Edit the sticky comment or create it. Returns (``updated``|``created``, html_url)."""
     comments_url = f"/repos/{repository}/issues/{number}/comments"
     for attempt in range(ATTEMPTS):
-        existing = find_sticky(api, comments_url, author)
+        existing = find_sticky(api, comments_url, author, path)
         if existing is not None:
             answer = api.call("PATCH", f"/repos/{repository}/issues/comments/{existing['id']}",
                               {"body": body})
@@ -258,7 +276,7 @@ def _url_of(data: Any) -> str:
     return url if isinstance(url, str) else ""
 
 
-def build_body(markdown_file: str, exit_code: str) -> str:
+def build_body(markdown_file: str, exit_code: str, path: str = "") -> str:
     """The comment text: the marker, then molthub's Markdown report (or why there is none)."""
     text = ""
     if markdown_file:
@@ -273,7 +291,8 @@ def build_body(markdown_file: str, exit_code: str) -> str:
                 "See the job log: every problem is listed there with file:line.\n")
     if text.lstrip().startswith(MARKER):
         text = text.lstrip()[len(MARKER):].lstrip("\n")
-    body = f"{MARKER}\n{text}"
+    second = path_marker(path)
+    body = f"{MARKER}\n{second}\n{text}" if second else f"{MARKER}\n{text}"
     if len(body) > MAX_BODY:
         note = "\n\n_Report truncated to fit a GitHub comment; the job summary has all of it._\n"
         body = body[: MAX_BODY - len(note)] + note
@@ -286,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--body-file", default="", help="molthub's Markdown report")
     parser.add_argument("--exit-code", default="", help="molthub's exit code")
     parser.add_argument("--author", default="", help="login of the sticky comment's author")
+    parser.add_argument("--path", default="", help="the config repository's folder (one "
+                        "sticky comment per folder)")
     args = parser.parse_args(argv)
 
     event_name = os.environ.get("GITHUB_EVENT_NAME", "")
@@ -303,11 +324,11 @@ def main(argv: list[str] | None = None) -> int:
         annotate("warning", "no github-token (or GITHUB_REPOSITORY); no PR comment written")
         return 0
     api = Api(os.environ.get("GITHUB_API_URL", "") or "https://api.github.com", token)
-    body = build_body(args.body_file, args.exit_code)
+    body = build_body(args.body_file, args.exit_code, args.path)
     author = args.author.strip() or token_login(api)
     try:
         action, url = upsert(api, urllib.parse.quote(repository, safe="/"), number, body,
-                             author)
+                             author, args.path)
     except ApiError as exc:
         if exc.status in (401, 403, 404):
             annotate("warning", f"cannot write the PR comment ({exc}): the token may be "

@@ -128,6 +128,26 @@ def test_a_personal_access_token_edits_its_own_comment_run_after_run(tmp_path: P
         assert len(api.calls("POST")) == 1
 
 
+def test_one_sticky_comment_per_config_folder(tmp_path: Path) -> None:
+    """Two action runs on one PR for different folders (a monorepo matrix) keep a comment
+    each; a second run for a folder edits that folder's comment only."""
+    with serve(FakeGitHub()) as api:
+        for text in ("bots-a first", "bots-b first", "bots-a second"):
+            folder = text.split()[0]
+            result = _run(api, tmp_path, _report(tmp_path, f"{text}\n"), "--path",
+                          f"./{folder}/")
+            assert result.code == 0, result.stdout + result.stderr
+        bodies = sorted(c["body"] for c in api.marker_comments(7))
+        assert len(bodies) == 2
+        assert bodies[0].endswith("bots-a second\n")
+        assert "<!-- molthub-gitops:path=bots-a -->" in bodies[0]
+        assert bodies[1].endswith("bots-b first\n")
+        # The root repository's comment is yet another one.
+        result = _run(api, tmp_path, _report(tmp_path, "root\n"), "--path", ".")
+        assert result.code == 0
+        assert len(api.marker_comments(7)) == 3
+
+
 def test_read_only_token_from_a_fork_warns_and_succeeds(tmp_path: Path) -> None:
     with serve(FakeGitHub()) as api:
         api.read_only = True

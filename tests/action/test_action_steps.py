@@ -153,7 +153,8 @@ def run_action(co: Checkout, *, fail_on: str = "", base_ref: str = "",
             "SARIF_PATH": sarif})
         ok = ok and run(step("comment"), "comment", {
             "PYTHON": sys.executable, "GITHUB_TOKEN": TOKEN, "COMMENT": "auto",
-            "COMMENT_AUTHOR": "", "MARKDOWN": out(output).get("markdown-file", ""),
+            "COMMENT_AUTHOR": "", "INPUT_PATH": inputs["path"],
+            "MARKDOWN": out(output).get("markdown-file", ""),
             "EXIT_CODE": out(output).get("exit-code", ""), "GITHUB_API_URL": api.url,
             "GITHUB_REPOSITORY": api.repo, "MOLTHUB_ACTION_BACKOFF": "0.01"})
         if ok:
