@@ -128,7 +128,8 @@ def _plant_vector(repo: Path, name: str) -> str:
     if name == "number-at-secret-path":
         # a numeric gateway token written into a profile
         old, new = "    gateway:\n", f"    gateway:\n      auth: {{token: {secret}}}\n"
-    assert old is not None and new is not None
+    assert old is not None
+    assert new is not None
     assert old in text, (file, old)
     path.write_text(text.replace(old, new, 1), "utf-8")
     return secret
