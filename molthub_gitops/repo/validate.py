@@ -43,7 +43,7 @@ from molthub_gitops.model.repository import FleetRepository, SourceDoc
 from molthub_gitops.plan.diff import diff_revisions
 from molthub_gitops.plan.types import RevisionDiff
 from molthub_gitops.policy.engine import evaluate_policies
-from molthub_gitops.policy.findings import PolicyResult
+from molthub_gitops.policy.findings import SEVERITIES, PolicyResult, Severity
 from molthub_gitops.render.engine import render_repository
 from molthub_gitops.render.selectors import SelectorMatcher
 from molthub_gitops.render.types import RenderedBot
@@ -61,8 +61,6 @@ __all__ = [
     "tool_version",
 ]
 
-FailOn = Literal["error", "warning", "info"]
-_FAIL_ON: tuple[FailOn, ...] = ("error", "warning", "info")
 T = TypeVar("T")
 
 
@@ -264,7 +262,7 @@ class _Run:
             self.diff = diff_revisions(
                 base_bots, self.bots, base=label, head=_label(self.head, self.commit))
 
-    def outcome(self, command: Literal["validate", "diff"], fail_on: FailOn, stage: str,
+    def outcome(self, command: Literal["validate", "diff"], fail_on: Severity, stage: str,
                 problems: Sequence[Problem] = ()) -> Outcome:
         repo = self.repo
         fleets = tuple(sorted(repo.fleets)) if repo is not None else ()
@@ -299,8 +297,8 @@ def _absent_at_base(exc: InputError) -> bool:
             and problem.location.line == 0)
 
 
-def _fail_on(given: str | None, repo: FleetRepository | None) -> FailOn:
-    for level in _FAIL_ON:
+def _fail_on(given: str | None, repo: FleetRepository | None) -> Severity:
+    for level in SEVERITIES:
         if given == level:
             return level
     if repo is not None:
@@ -309,7 +307,7 @@ def _fail_on(given: str | None, repo: FleetRepository | None) -> FailOn:
 
 
 def _bad_fail_on(given: str | None) -> Problem | None:
-    if given is None or given in _FAIL_ON:
+    if given is None or given in SEVERITIES:
         return None
     return Problem("bad-option", f"--fail-on {given!r} is not a severity", None,
                    "use one of: error, warning, info")

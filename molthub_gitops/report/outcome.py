@@ -13,7 +13,7 @@ from typing import Literal
 
 from molthub_gitops.errors import Problem
 from molthub_gitops.plan.types import RevisionDiff
-from molthub_gitops.policy.findings import PolicyResult
+from molthub_gitops.policy.findings import PolicyResult, Severity
 
 __all__ = ["EXIT_ACT", "EXIT_INPUT", "EXIT_OK", "Outcome"]
 
@@ -29,7 +29,7 @@ class Outcome:
     command: Literal["validate", "diff"]
     source: str
     """The repository as given (path, and ``@rev`` when read from Git)."""
-    fail_on: Literal["error", "warning", "info"] = "error"
+    fail_on: Severity = "error"
     """Effective threshold: ``--fail-on`` or else the Repository's ``failOn``."""
     stage: str = "done"
     """How far it got: ``load``, ``render``, ``schema``, ``policy``, ``base`` or ``done``."""
