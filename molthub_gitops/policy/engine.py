@@ -365,7 +365,6 @@ class _Run:
         numbers: dict[Hashable, int] = {}
         out: list[int] = []
         steps = section.split(".")
-        plain = "*" not in steps
         for g, rep in enumerate(self._signatures()[1]):
             if rep is None:
                 out.append(-1 - g)
@@ -375,19 +374,6 @@ class _Run:
                 key = rep.section_json.get(section)
             elif not rep.section_values:
                 key = ("group", g)
-            elif plain:
-                # _identity_key without the calls: this runs once per bot and dotted section.
-                value: Any = rep.section_values
-                for step in steps:
-                    value = value.get(step, _ABSENT) if type(value) is dict else _ABSENT
-                    if value is _ABSENT:
-                        break
-                if value is _ABSENT:
-                    key = ("missing",)
-                elif type(value) is dict or type(value) is list:
-                    key = ("object", id(value))
-                else:
-                    key = ("value", type(value).__name__, value)
             else:
                 key = _identity_key(rep.section_values, steps)
             n = numbers.get(key)
