@@ -28,17 +28,18 @@ import argparse
 import cProfile
 import dataclasses
 import datetime
-import importlib.util
 import io
 import pstats
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+# bench/render.py, beside this script (its folder is on sys.path when run as a script)
+from render import generate as generate_synthetic  # noqa: E402
 
 from molthub_gitops.policy import engine  # noqa: E402
 from molthub_gitops.policy.engine import evaluate_policies  # noqa: E402
@@ -50,14 +51,6 @@ from molthub_gitops.repo.load import load  # noqa: E402
 TODAY = datetime.date(2026, 6, 1)
 
 
-def _bench_render() -> Any:
-    """bench/render.py as a module (its generator is reused here)."""
-    spec = importlib.util.spec_from_file_location("bench_render", ROOT / "bench" / "render.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 BASE = ROOT / "tests" / "broken-policy" / "_base-repo"
@@ -121,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.scenario == "shared":
             generate_shared(root, args.bots, args.fleets)
         else:
-            _bench_render().generate(root, args.bots, args.fleets, 5, 50)
+            generate_synthetic(root, args.bots, args.fleets, 5, 50)
         repo = load(root)
         bots = render_repository(repo).bots
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import importlib.util
 import io
 import json
 import pstats
@@ -46,18 +45,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+# bench/render.py, beside this script (its folder is on sys.path when run as a script)
+from render import generate as generate_synthetic  # noqa: E402
+
 CHANGED_TEMPLATE = "support-5pct"
 """The template the second commit changes."""
 
 
-def _bench_render() -> Any:
-    """bench/render.py as a module (its generator is reused here)."""
-    spec = importlib.util.spec_from_file_location("bench_render", ROOT / "bench" / "render.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # --------------------------------------------------------------------------- generation
@@ -115,7 +109,7 @@ def generate(root: Path, bots: int, fleets: int, policy_clean: bool = False) -> 
     import pygit2
 
     root.mkdir(parents=True, exist_ok=True)
-    _bench_render().generate(root, bots, fleets, 5, 50)
+    generate_synthetic(root, bots, fleets, 5, 50)
     if policy_clean:
         _make_policy_clean(root)
     source = (root / "templates" / "telegram-support.yaml").read_text(encoding="utf-8")
