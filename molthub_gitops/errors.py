@@ -25,6 +25,7 @@ __all__ = [
     "GatewayError",
     "GatewayTimeout",
     "GatewayUnavailable",
+    "GitError",
     "InputError",
     "InvalidConfig",
     "Location",
@@ -33,7 +34,10 @@ __all__ = [
     "Problem",
     "ProtocolError",
     "ProtocolMismatch",
+    "ProviderError",
+    "PushRejected",
     "RequestFailed",
+    "SyncError",
 ]
 
 
@@ -188,3 +192,46 @@ class RequestFailed(GatewayError):
         self.code = code
         self.retryable = retryable
         super().__init__(message, url=url, details=details)
+
+
+# --------------------------------------------------------------------------- daemon errors
+
+
+class GitError(MolthubError):
+    """Cloning, fetching or pushing the config repository failed (pygit2's errors, translated).
+
+    ``url`` is the repository's display URL (credentials removed); ``retryable`` says whether
+    a later attempt may succeed (network, server busy) or needs the user (bad credentials,
+    unknown branch).
+    """
+
+    def __init__(self, message: str, *, url: str = "", retryable: bool = True) -> None:
+        self.url = url
+        self.retryable = retryable
+        prefix = f"{url}: " if url else ""
+        super().__init__(prefix + message)
+
+
+class PushRejected(GitError):
+    """A push to the status branch was rejected as not fast-forward (someone else pushed)."""
+
+
+class ProviderError(MolthubError):
+    """A deployment provider could not ensure, describe or destroy a bot."""
+
+    def __init__(self, message: str, *, provider: str = "", bot: str = "",
+                 retryable: bool = True) -> None:
+        self.provider = provider
+        self.bot = bot
+        self.retryable = retryable
+        where = "/".join(x for x in (provider, bot) if x)
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class SyncError(MolthubError):
+    """The sync daemon cannot do what was asked (an unknown fleet, a control action that does
+    not fit the rollout's phase, a state file it cannot read). ``code`` is stable."""
+
+    def __init__(self, message: str, *, code: str = "sync-error") -> None:
+        self.code = code
+        super().__init__(message)

@@ -37,11 +37,13 @@ def load_directory(path: Path, *, cache: DocumentCache | None = None) -> FleetRe
     return load_files(files, source=str(path), problems=problems, cache=cache)
 
 
-def load_with_commit(repo_path: Path, rev: str, *, cache: DocumentCache | None = None
-                     ) -> tuple[FleetRepository, str]:
-    """:func:`load_revision`, and the id of the commit ``rev`` names."""
+def load_with_commit(repo_path: Path, rev: str, *, cache: DocumentCache | None = None,
+                     subdir: str | None = None) -> tuple[FleetRepository, str]:
+    """:func:`load_revision`, and the id of the commit ``rev`` names. With ``subdir``,
+    ``repo_path`` is the Git repository (bare clones too) and the config repository is its
+    folder ``subdir`` ('' = the root)."""
     _check_dir(repo_path)
-    tree = GitTree(repo_path, rev)
+    tree = GitTree(repo_path, rev, subdir=subdir)
     files, problems = tree.read()
     repo = load_files(files, source=f"{repo_path}@{rev}", problems=problems, cache=cache)
     return repo, tree.commit_id

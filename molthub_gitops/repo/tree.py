@@ -263,9 +263,13 @@ _MODE_SUBMODULE = 0o160000
 class GitTree:
     """The files of one revision of a Git repository, read from its object database."""
 
-    def __init__(self, repo_path: Path, rev: str) -> None:
+    def __init__(self, repo_path: Path, rev: str, *, subdir: str | None = None) -> None:
         self.repo_path = repo_path
         self.rev = rev
+        self.subdir = subdir
+        """With ``subdir``, ``repo_path`` is the Git repository itself (bare or not) and the
+        config repository is that folder of it ('' = its root): what the sync daemon's bare
+        clone uses. Without it, the folder is found by discovery from ``repo_path``."""
         self._repo: Any = None
         self._tree: Any = None
         self._entries: dict[str, Any] = {}
@@ -312,6 +316,11 @@ class GitTree:
             Location(str(self.repo_path)),
             "give a folder inside a Git repository, or leave out the revision "
             "(--rev, --head, --base) to read the directory as it is")
+        if self.subdir is not None:
+            try:
+                return pygit2.Repository(str(self.repo_path)), self.subdir.strip("/")
+            except pygit2.GitError:
+                raise not_git from None
         found = pygit2.discover_repository(str(self.repo_path))
         if found is None:
             raise not_git

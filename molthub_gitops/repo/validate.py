@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -53,12 +54,14 @@ from molthub_gitops.repo.pipeline import check_schemas
 from molthub_gitops.report.outcome import Outcome
 
 __all__ = [
+    "CommitVerdict",
     "config_path_prefix",
     "render_base",
     "run_diff",
     "run_validate",
     "stale_fleets",
     "tool_version",
+    "validate_commit",
 ]
 
 T = TypeVar("T")
@@ -108,11 +111,11 @@ def _label(rev: str | None, commit: str | None) -> str:
     return rev
 
 
-def _load(path: Path, rev: str | None, cache: DocumentCache
+def _load(path: Path, rev: str | None, cache: DocumentCache, subdir: str | None = None
           ) -> tuple[FleetRepository, str | None]:
     if rev is None:
         return load_directory(path, cache=cache), None
-    return load_with_commit(path, rev, cache=cache)
+    return load_with_commit(path, rev, cache=cache, subdir=subdir)
 
 
 # --------------------------------------------------------------------------- reuse
@@ -221,9 +224,10 @@ def _stage(stage: str, run: Callable[[], T]) -> T:
 class _Run:
     """The state of one validate/diff run, filled stage by stage."""
 
-    def __init__(self, path: Path, head: str | None) -> None:
+    def __init__(self, path: Path, head: str | None, subdir: str | None = None) -> None:
         self.path = path
         self.head = head
+        self.subdir = subdir
         self.cache = DocumentCache()
         self.repo: FleetRepository | None = None
         self.commit: str | None = None
@@ -232,7 +236,8 @@ class _Run:
         self.diff: RevisionDiff | None = None
 
     def load_head(self) -> None:
-        self.repo, self.commit = _stage("load", lambda: _load(self.path, self.head, self.cache))
+        self.repo, self.commit = _stage(
+            "load", lambda: _load(self.path, self.head, self.cache, self.subdir))
 
     def render_head(self) -> None:
         repo = self.repo
@@ -248,7 +253,7 @@ class _Run:
         assert repo is not None
         label: str
         try:
-            base_repo, base_commit = _load(self.path, base, self.cache)
+            base_repo, base_commit = _load(self.path, base, self.cache, self.subdir)
             base_bots = render_base(base_repo, repo, self.bots, reuse=reuse)
             label = _label(base, base_commit)
         except InputError as exc:
@@ -313,22 +318,8 @@ def _bad_fail_on(given: str | None) -> Problem | None:
                    "use one of: error, warning, info")
 
 
-def run_validate(
-    path: Path,
-    *,
-    head: str | None = None,
-    base: str | None = None,
-    fail_on: str | None = None,
-    today: datetime.date | None = None,
-    reuse: bool = True,
-) -> Outcome:
-    """Validate the repository at ``path`` (the files on disk, or revision ``head``): load,
-    render, schema check, policy, and with ``base`` the diff against that revision.
-
-    ``fail_on`` overrides the Repository's ``spec.policy.failOn``; ``today`` the clock (for
-    exception expiry). ``reuse=False`` renders the whole base (tests compare both ways).
-    """
-    run = _Run(path, head)
+def _validate(run: _Run, *, base: str | None, fail_on: str | None,
+              today: datetime.date | None, reuse: bool) -> Outcome:
     bad = _bad_fail_on(fail_on)
     if bad is not None:
         return run.outcome("validate", "error", "load", [bad])
@@ -351,6 +342,49 @@ def run_validate(
     except _Stop as stop:
         return run.outcome("validate", _fail_on(fail_on, run.repo), stop.stage, stop.problems)
     return run.outcome("validate", _fail_on(fail_on, run.repo), "done")
+
+
+def run_validate(
+    path: Path,
+    *,
+    head: str | None = None,
+    base: str | None = None,
+    fail_on: str | None = None,
+    today: datetime.date | None = None,
+    reuse: bool = True,
+) -> Outcome:
+    """Validate the repository at ``path`` (the files on disk, or revision ``head``): load,
+    render, schema check, policy, and with ``base`` the diff against that revision.
+
+    ``fail_on`` overrides the Repository's ``spec.policy.failOn``; ``today`` the clock (for
+    exception expiry). ``reuse=False`` renders the whole base (tests compare both ways).
+    """
+    return _validate(_Run(path, head), base=base, fail_on=fail_on, today=today, reuse=reuse)
+
+
+@dataclass(frozen=True)
+class CommitVerdict:
+    """What the sync daemon's gate learns of one commit: the same :class:`Outcome` as
+    ``molthub validate --head COMMIT`` (``outcome.exit_code == 0`` means it may be applied),
+    and, when it got that far, the loaded repository and the rendered bots."""
+
+    outcome: Outcome
+    commit: str | None
+    repository: FleetRepository | None
+    bots: tuple[RenderedBot, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome.exit_code == 0
+
+
+def validate_commit(repo_path: Path, commit: str, *, subdir: str = "",
+                    today: datetime.date | None = None) -> CommitVerdict:
+    """Validate revision ``commit`` of the Git repository at ``repo_path`` (a bare clone is
+    fine), with the config repository in its folder ``subdir`` ('' = the root)."""
+    run = _Run(repo_path, commit, subdir=subdir)
+    outcome = _validate(run, base=None, fail_on=None, today=today, reuse=True)
+    return CommitVerdict(outcome, run.commit, run.repo, run.bots)
 
 
 def run_diff(path: Path, *, base: str, head: str | None = None, reuse: bool = True
