@@ -21,7 +21,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import Field
 
@@ -34,6 +34,7 @@ __all__ = [
     "AuditChain",
     "AuditDraft",
     "AuditEntry",
+    "AuditSink",
     "ChainBreak",
     "entry_hash",
     "event_id",
@@ -207,3 +208,16 @@ def verify_chain(lines: Sequence[tuple[str, int, str]]) -> tuple[int, list[Chain
         if breaks:
             return count, breaks
     return count, breaks
+
+
+class AuditSink(Protocol):
+    """Where the daemon's components send events (the status-branch writer implements it).
+
+    ``record`` never blocks and never fails: the sink fills ``time`` from its clock, chains
+    the entry and commits it with the next batch. ``has`` says whether an event id is
+    already in the log (recorded in this run or read back from the status branch).
+    """
+
+    def record(self, draft: AuditDraft) -> None: ...
+
+    def has(self, event: str) -> bool: ...
