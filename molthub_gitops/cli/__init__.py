@@ -21,11 +21,14 @@ from molthub_gitops import __version__
 __all__ = ["COMMANDS", "LazyGroup", "main"]
 
 COMMANDS: dict[str, tuple[str, str]] = {
+    "audit": ("audit_commands", "Check the audit log on the status branch."),
     "diff": ("validate_commands", "What a change does to each bot's rendered config."),
     "explain": ("repo_commands", "Show which layers set a config value, with file:line."),
     "gateway": ("gateway_commands", "Talk to one OpenClaw Gateway directly."),
     "init": ("repo_commands", "Create a new config repository from the bundled example."),
     "render": ("repo_commands", "Print bots' rendered OpenClaw configs."),
+    "status-page": ("status_page_command",
+                    "Build the status page as static files from the status branch."),
     "schema": ("schema_command",
                "Write the draft-07 JSON Schemas of the documents (for editors and CI)."),
     "policy": ("policy_commands", "List the policy rules and rule types."),
