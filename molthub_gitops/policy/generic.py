@@ -628,13 +628,18 @@ class PortSpacingCheck(FleetwideCheck):
                 continue
             entries.sort()
             ports = [e[0] for e in entries]
-            for i, (port, name, path, explicit) in enumerate(entries):
+            # bots on one port share a window: sort its names once, not once per bot
+            # (1,000 bots on one host and the default port would be a million steps)
+            windows: dict[tuple[int, int], list[str]] = {}
+            for port, name, path, explicit in entries:
                 lo = bisect.bisect_left(ports, port - gap + 1)
                 hi = bisect.bisect_right(ports, port + gap - 1)
                 if hi - lo < 2:
                     continue
-                near = [entries[j][1] for j in range(lo, hi) if j != i]
-                near.sort()
+                names = windows.get((lo, hi))
+                if names is None:
+                    names = windows[(lo, hi)] = sorted(entries[j][1] for j in range(lo, hi))
+                near = [n for n in names[:_MAX_OTHERS + 1] if n != name]
                 shown = f"{port}" if explicit else f"not set (default {port})"
                 out.append(CrossViolation(
                     name, path,
