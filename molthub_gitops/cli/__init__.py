@@ -22,6 +22,8 @@ __all__ = ["COMMANDS", "LazyGroup", "main"]
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("audit_commands", "Check the audit log on the status branch."),
+    "demo": ("demo_command",
+             "Try the sync loop: example-repo on simulated gateways, with a status page."),
     "diff": ("validate_commands", "What a change does to each bot's rendered config."),
     "explain": ("repo_commands", "Show which layers set a config value, with file:line."),
     "gateway": ("gateway_commands", "Talk to one OpenClaw Gateway directly."),
@@ -29,9 +31,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "render": ("repo_commands", "Print bots' rendered OpenClaw configs."),
     "status-page": ("status_page_command",
                     "Build the status page as static files from the status branch."),
+    "rollout": ("sync_commands",
+                "Pause, resume, promote, abort or roll back a fleet's rollout."),
     "schema": ("schema_command",
                "Write the draft-07 JSON Schemas of the documents (for editors and CI)."),
+    "plan": ("sync_commands", "What a sync would do now, per fleet and bot (writes nothing)."),
     "policy": ("policy_commands", "List the policy rules and rule types."),
+    "status": ("sync_commands", "Show fleets, bots and rollouts (daemon API or status branch)."),
+    "sync": ("sync_commands", "Run the sync daemon: Git -> gateways, staged rollouts, status."),
     "validate": ("validate_commands", "Render, schema-check and policy-check every bot."),
 }
 """Command name -> (module in this package that registers it, short help for listings)."""
