@@ -78,14 +78,39 @@ def _repo_argument(repo: str) -> str:
     return str(Path(repo).expanduser().resolve())
 
 
+def _source_options(fn: Any) -> Any:
+    """The options naming the config repository and how to reach it and its gateways
+    (shared by ``sync`` and ``plan``)."""
+    options = [
+        click.option("--repo", required=True, metavar="URL|PATH",
+                     help="The config repository: a path, file://, git://, https:// or "
+                          "ssh:// URL."),
+        click.option("--branch", default="main", show_default=True, help="Branch to follow."),
+        click.option("--path", "subdir", default="", metavar="SUBDIR",
+                     help="Folder of the config repository inside the Git repository."),
+        click.option("--status-branch", metavar="B",
+                     help="Branch for status and audit (default: the Repository's "
+                          "statusBranch)."),
+        click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
+                     help="Where the daemon keeps its clone (default: "
+                          "~/.cache/molthub/sync/...)."),
+        click.option("--git-token-env", metavar="VAR",
+                     help="Environment variable holding an https token for the repository."),
+        click.option("--git-token-file", metavar="FILE", help="File holding an https token."),
+        click.option("--ssh-key", metavar="FILE",
+                     help="Private key file for ssh:// repositories."),
+        click.option("--provider-override", type=click.Choice(["simulated"]),
+                     help="Run every fleet on this provider (demos, tests)."),
+        click.option("--concurrency", type=click.IntRange(min=1), default=64,
+                     show_default=True, help="Gateways talked to at once."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
 @click.command("sync")
-@click.option("--repo", required=True, metavar="URL|PATH",
-              help="The config repository: a path, file://, git://, https:// or ssh:// URL.")
-@click.option("--branch", default="main", show_default=True, help="Branch to follow.")
-@click.option("--path", "subdir", default="", metavar="SUBDIR",
-              help="Folder of the config repository inside the Git repository.")
-@click.option("--status-branch", metavar="B",
-              help="Branch for status and audit (default: the Repository's statusBranch).")
+@_source_options
 @click.option("--interval", metavar="DURATION",
               help="Poll interval, e.g. 2m (default: the Repository's sync.interval).")
 @click.option("--observe-interval", default="30s", show_default=True, metavar="DURATION",
@@ -98,12 +123,6 @@ def _repo_argument(repo: str) -> str:
 @click.option("--dry-run", is_flag=True,
               help="Write nothing (neither gateways nor the status branch); show what would "
                    "happen.")
-@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
-              help="Where the daemon keeps its clone (default: ~/.cache/molthub/sync/...).")
-@click.option("--git-token-env", metavar="VAR", help="Environment variable holding an https "
-              "token for the repository.")
-@click.option("--git-token-file", metavar="FILE", help="File holding an https token.")
-@click.option("--ssh-key", metavar="FILE", help="Private key file for ssh:// repositories.")
 @click.option("--api-token-env", metavar="VAR",
               help="Environment variable holding the bearer token of the control API "
                    "(without it, control actions are disabled).")
@@ -113,10 +132,6 @@ def _repo_argument(repo: str) -> str:
               help="Environment variable holding the GitLab webhook token.")
 @click.option("--webhook-secret-env", metavar="VAR",
               help="Environment variable holding the generic webhook HMAC secret.")
-@click.option("--provider-override", type=click.Choice(["simulated"]),
-              help="Run every fleet on this provider (demos, tests).")
-@click.option("--concurrency", type=click.IntRange(min=1), default=64, show_default=True,
-              help="Gateways talked to at once.")
 @click.option("--time-scale", type=click.FloatRange(min=0.0001), default=1.0, hidden=True,
               help="Multiply bake times and pauses (tests and demos).")
 @click.option("-v", "--verbose", is_flag=True, help="Log more (debug level).")
@@ -160,23 +175,7 @@ def sync_command(repo: str, branch: str, subdir: str, status_branch: str | None,
 
 
 @click.command("plan")
-@click.option("--repo", required=True, metavar="URL|PATH",
-              help="The config repository: a path, file://, git://, https:// or ssh:// URL.")
-@click.option("--branch", default="main", show_default=True, help="Branch to plan from.")
-@click.option("--path", "subdir", default="", metavar="SUBDIR",
-              help="Folder of the config repository inside the Git repository.")
-@click.option("--status-branch", metavar="B",
-              help="Branch with the daemon's status (default: the Repository's statusBranch).")
-@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
-              help="Where the clone is kept (default: the one `molthub sync` uses).")
-@click.option("--git-token-env", metavar="VAR", help="Environment variable holding an https "
-              "token for the repository.")
-@click.option("--git-token-file", metavar="FILE", help="File holding an https token.")
-@click.option("--ssh-key", metavar="FILE", help="Private key file for ssh:// repositories.")
-@click.option("--provider-override", type=click.Choice(["simulated"]),
-              help="Plan every fleet on this provider (demos, tests).")
-@click.option("--concurrency", type=click.IntRange(min=1), default=64, show_default=True,
-              help="Gateways talked to at once.")
+@_source_options
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Output format.")
 @click.option("-v", "--verbose", is_flag=True, help="Log what is done (to stderr).")
