@@ -247,6 +247,7 @@ class Daemon:
         self._writer_task: asyncio.Task[None] | None = None
         self._flush_task: asyncio.Task[None] | None = None
         self._flush_again = False
+        self._launched = False
         self._started = False
         self._ready = False
         self._running = False
@@ -717,11 +718,14 @@ class Daemon:
         async with self._plan_lock:
             if self._stopping:
                 return
+            self._launched = False
             for name in sorted(self._status.fleets):
                 try:
                     await self._plan_fleet(name)
                 except MolthubError as exc:
                     log.warning("fleet %s: cannot plan: %s", name, exc)
+            if self._launched:  # one publish for every rollout this round started
+                self._request_flush()
 
     async def _plan_fleet(self, name: str) -> None:
         fleet = self._status.fleets[name]
@@ -824,7 +828,7 @@ class Daemon:
         log.info("rollout %s: %s of %d bots in %d waves", rollout.id, kind, len(bots),
                  len(rollout.waves))
         self._start(fleet.name, driver)
-        self._request_flush()
+        self._launched = True
 
     async def _make_driver(self, rollout: Rollout) -> _Driver | None:
         render = await self._ensure_render(rollout.commit)
