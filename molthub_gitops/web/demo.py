@@ -24,6 +24,7 @@ import contextlib
 import json
 import logging
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -239,7 +240,8 @@ def _guide(say: _Printer, *, url: str, token: str, config: Path, options: DemoOp
     say()
     say("Commit a change to the production profile and watch each prod fleet's canary go "
         "first:")
-    say(f"  cd {config} && sed -i.bak 's/{CHANGE_FROM}/{CHANGE_TO}/' {CHANGE_FILE} "
+    say(f"  cd {shlex.quote(str(config))} && "
+        f"sed -i.bak 's/{CHANGE_FROM}/{CHANGE_TO}/' {CHANGE_FILE} "
         f"&& rm {CHANGE_FILE}.bak && git commit -qam 'prod: smaller answers' && git push -q")
     say(f"Then open {url}/ : support-prod-eu updates support-eu-01 and support-eu-02, bakes "
         f"{30 * 60 * scale:.0f} s, then the rest 25% at a time; the other prod fleets follow "
