@@ -32,7 +32,7 @@ import logging
 import os
 import random
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,11 +81,17 @@ CONTROL_ACTIONS = ("pause", "resume", "promote", "abort", "rollback")
 _REPLAN = "replan"
 """An internal wake-up reason: plan again, no fetch needed."""
 _STOP_GRACE = 10.0
+"""Seconds ``stop()`` waits for rollout tasks to end after cancelling them."""
+_INTENT_ATTEMPTS = 4
+"""Publishes tried (1 s, 2 s, 4 s apart) to record new rollouts before their first write."""
+_ENSURE_TIMEOUT = 900.0
+"""Seconds a provider may take to create or update a bot's runtime (``ensure``)."""
+_ENDPOINT_TIMEOUT = 60.0
+"""Seconds a provider may take to say where a bot's Gateway is (``endpoint``)."""
 _ONCE_ROUNDS = 50
 _ONCE_WAIT = 3600.0
 """``run_once`` waits at most this long for one of the rollouts to end (each is bounded by
 its own health timeouts), at most ``_ONCE_ROUNDS`` times."""
-"""Seconds ``stop()`` waits for rollout tasks to end after cancelling them."""
 
 
 @dataclass(frozen=True)
@@ -247,7 +253,8 @@ class Daemon:
         self._writer_task: asyncio.Task[None] | None = None
         self._flush_task: asyncio.Task[None] | None = None
         self._flush_again = False
-        self._launched = False
+        self._launched: list[tuple[str, _Driver]] = []
+        self._intents: set[asyncio.Future[None]] = set()
         self._started = False
         self._ready = False
         self._running = False
@@ -401,7 +408,7 @@ class Daemon:
             task.cancel()
         if tasks:
             await asyncio.wait(tasks, timeout=_STOP_GRACE)
-        for t in (self._writer_task, self._flush_task):
+        for t in (self._writer_task, self._flush_task, *self._intents):
             if t is not None and not t.done():
                 t.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -606,6 +613,8 @@ class Daemon:
                 rollout.finished_at = iso(self.clock.now())
                 fleet.history = [_summary(rollout), *fleet.history][:HISTORY]
                 continue
+            if rollout.abort_requested_by is not None:  # finish what was asked
+                driver.runner.control.abort(rollout.abort_requested_by, rollout.abort_reason)
             self._drivers[name] = driver
             log.info("restored rollout %s (%s, wave %d of %d)", rollout.id, rollout.phase,
                      *rollout.progress())
@@ -631,12 +640,18 @@ class Daemon:
         async def one(bot: RenderedBot) -> None:
             fleet = self._status.fleets.get(bot.fleet)
             write = not self.options.dry_run and not (fleet is not None and fleet.suspended)
+            limit = _ENSURE_TIMEOUT if write else _ENDPOINT_TIMEOUT
             async with sem:
                 try:
-                    out[bot.name] = await self._endpoint(bot, write)
+                    async with asyncio.timeout(limit):
+                        out[bot.name] = await self._endpoint(bot, write)
                     self._endpoint_errors.pop(bot.name, None)
                 except (ProviderError, InputError) as exc:
                     self._endpoint_errors[bot.name] = _one_line(str(exc))
+                except TimeoutError:
+                    self._endpoint_errors[bot.name] = (
+                        f"provider {fleet.provider if fleet is not None else '?'} did not "
+                        f"answer within {limit:g}s")
 
         await asyncio.gather(*(one(b) for b in bots))
         return out
@@ -718,14 +733,23 @@ class Daemon:
         async with self._plan_lock:
             if self._stopping:
                 return
-            self._launched = False
+            self._launched = []
             for name in sorted(self._status.fleets):
                 try:
                     await self._plan_fleet(name)
                 except MolthubError as exc:
                     log.warning("fleet %s: cannot plan: %s", name, exc)
-            if self._launched:  # one publish for every rollout this round started
-                self._request_flush()
+            launched, self._launched = self._launched, []
+            if launched:
+                # write-ahead: the new rollouts reach the status branch (one publish for all
+                # of them) before their first gateway write; observing starts meanwhile
+                record = asyncio.get_running_loop().create_task(
+                    self._record_intent([d for _, d in launched]))
+                self._intents.add(record)
+                record.add_done_callback(self._intents.discard)
+                for name, driver in launched:
+                    driver.runner.before_write = _waiter(record)
+                    self._start(name, driver)
 
     async def _plan_fleet(self, name: str) -> None:
         fleet = self._status.fleets[name]
@@ -753,6 +777,8 @@ class Daemon:
             if bot is None or bot_name not in render.bots:
                 continue
             if bot.state in ("OutOfSync", "Unknown") and bot.synced_commit != target:
+                if bot.failed_commit == target:
+                    continue  # a rollout failed to give it this commit: not retried
                 need.append(bot_name)
             elif bot.state == "OutOfSync":
                 drifted.append(bot_name)
@@ -827,8 +853,23 @@ class Daemon:
                 status.rollout_id = rollout.id
         log.info("rollout %s: %s of %d bots in %d waves", rollout.id, kind, len(bots),
                  len(rollout.waves))
-        self._start(fleet.name, driver)
-        self._launched = True
+        self._launched.append((fleet.name, driver))
+
+    async def _record_intent(self, drivers: list[_Driver]) -> None:
+        """Publish the status with the rollouts just planned (every bot pending), retrying a
+        few times; a status branch that stays unreachable is logged and the rollouts go on
+        (their audit entries stay queued until a push works)."""
+        delay = 1.0
+        for attempt in range(1, _INTENT_ATTEMPTS + 1):
+            if self._stopping or await self._flush():
+                return
+            if attempt < _INTENT_ATTEMPTS:
+                await self.clock.sleep(delay)
+                delay *= 2
+        ids = ", ".join(d.runner.rollout.id for d in drivers)
+        log.warning("rollouts %s start before the status branch recorded them (publishing "
+                    "failed %d times); a crash now could lose their first audit entries", ids,
+                    _INTENT_ATTEMPTS)
 
     async def _make_driver(self, rollout: Rollout) -> _Driver | None:
         render = await self._ensure_render(rollout.commit)
@@ -852,7 +893,9 @@ class Daemon:
                 bot=bot.name, endpoint=endpoint, desired=bot.config,
                 desired_hash=bot.config_hash,
                 previous=old.config if old is not None else None,
-                previous_hash=old.config_hash if old is not None else None)
+                previous_hash=old.config_hash if old is not None else None,
+                ignore=tuple(status.ignored_paths) if (
+                    status := self._status.bots.get(bot.name)) is not None else ())
         runner = RolloutRunner(
             rollout, targets, pool=self.pool, audit=self._sink(), clock=self.clock,
             on_change=self._on_change, concurrency=self.options.concurrency,
@@ -945,6 +988,15 @@ class Daemon:
                         bot=name, hash_before=result.hash_before,
                         hash_after=result.hash_after, rollout_id=rollout.id,
                         reason="drift corrected by selfHeal"))
+        for name, result in rollout.results.items():
+            bot = self._status.bots.get(name)
+            if bot is None:
+                continue
+            if result.result in ("failed", "rollback-failed") and not (
+                    result.error or "").startswith("unreachable"):
+                bot.failed_commit = rollout.commit
+            elif result.result == "applied":
+                bot.failed_commit = None
         if fleet is not None:
             fleet.history = [_summary(rollout), *[h for h in fleet.history
                                                   if h.id != rollout.id]][:HISTORY]
@@ -1011,12 +1063,17 @@ class Daemon:
             await self._rollback(status, actor=actor, to=to, reason=reason)
             return status
         if action == "resume" and not active:
-            if status.pinned_commit is None and status.last_failed_commit is None:
+            failed_bots = [b for b in status.bots if b in self._status.bots
+                           and self._status.bots[b].failed_commit is not None]
+            if status.pinned_commit is None and status.last_failed_commit is None \
+                    and not failed_bots:
                 raise SyncError(f"fleet {fleet} has nothing to resume", code="bad-phase")
             status.pinned_commit = None
             status.pinned_head = None
             status.last_failed_commit = None
             status.last_failed_reason = ""
+            for name in failed_bots:
+                self._status.bots[name].failed_commit = None
             await self._refresh()
             self._mark_dirty()
             self._trigger.request(_REPLAN)
@@ -1038,6 +1095,10 @@ class Daemon:
             control.promote(actor, full)
         elif action == "abort":
             control.abort(actor, reason)
+            rollout.abort_requested_by = rollout.abort_requested_by or actor
+            rollout.abort_reason = rollout.abort_reason or _one_line(reason)[:500]
+            self._mark_dirty()
+            self._request_flush()
         if driver.task is None or driver.task.done():
             self._start(fleet, driver)
         return status
@@ -1111,11 +1172,12 @@ class Daemon:
             if not self._flush_again:
                 return
 
-    async def _flush(self) -> None:
-        """Publish the queued audit entries and the status; count the push."""
+    async def _flush(self) -> bool:
+        """Publish the queued audit entries and the status; count the push. False when the
+        publish failed (the entries stay queued)."""
         writer = self._writer
         if writer is None:
-            return
+            return False
         before = writer.last_result
         try:
             ok = await writer.flush()
@@ -1127,6 +1189,7 @@ class Daemon:
             self.metrics.push("failed")
         elif result is not None and result is not before and result.commit is not None:
             self.metrics.push("retried" if result.attempts > 1 else "ok")
+        return ok
 
     async def _write_loop(self) -> None:
         """Publish every ``writer.interval`` seconds (when something changed)."""
@@ -1135,6 +1198,16 @@ class Daemon:
         while True:
             await self.clock.sleep(writer.interval)
             await self._flush()
+
+
+def _waiter(record: asyncio.Future[None]) -> Callable[[], Awaitable[None]]:
+    """A runner's ``before_write``: wait for ``record`` (shielded: a bot task cancelled while
+    waiting does not cancel the publish the other bots wait for)."""
+
+    async def wait() -> None:
+        await asyncio.shield(record)
+
+    return wait
 
 
 class _Sink:

@@ -107,8 +107,8 @@ def assess(
     ``in_rollout`` is the id of a running rollout that holds the bot (state
     ``Progressing``); ``now`` the ISO time of the observation (``last_observed_at``).
     What the daemon knows from its own writes (``applied_hash``, ``applied_desired_hash``,
-    ``ignored_paths``, ``synced_commit``, ``last_applied_at``) is carried over from
-    ``previous``.
+    ``ignored_paths``, ``synced_commit``, ``last_applied_at``, and ``failed_commit`` with its
+    error until the bot is Synced) is carried over from ``previous``.
     """
     status = BotStatus(
         name=bot.name,
@@ -173,4 +173,8 @@ def assess(
     else:
         state = "Synced"
     status.state = state
+    if previous is not None and previous.failed_commit is not None and state != "Synced":
+        # a rollout failed to give it this config: say so until it holds it
+        status.failed_commit = previous.failed_commit
+        status.last_error = previous.last_error
     return status

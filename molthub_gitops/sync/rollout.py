@@ -36,7 +36,7 @@ import asyncio
 import datetime
 import hashlib
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -54,6 +54,7 @@ from molthub_gitops.plan.waves import plan_waves
 from molthub_gitops.providers.base import BotEndpoint
 from molthub_gitops.sync.audit import AuditAction, AuditDraft, AuditResult, AuditSink, event_id
 from molthub_gitops.sync.clock import Clock, iso
+from molthub_gitops.sync.observer import observed_drift
 from molthub_gitops.sync.state import (
     BotResult,
     BotResultKind,
@@ -111,6 +112,9 @@ class BotTarget:
     """What to put back on failure (the previous commit's render); ``None``: the config observed
     before our write (``meta`` stripped), when known."""
     previous_hash: str | None = None
+    ignore: tuple[str, ...] = ()
+    """Paths the gateway filled in after our last write (the bot status' ``ignored_paths``):
+    not drift when deciding whether the bot already holds ``desired``."""
 
 
 def rollout_id(fleet: str, commit: str, seq: int = 1) -> str:
@@ -323,7 +327,8 @@ class RolloutRunner:
     def __init__(self, rollout: Rollout, targets: Mapping[str, BotTarget], *, pool: PoolLike,
                  audit: AuditSink, clock: Clock, on_change: Callable[[Rollout], None],
                  concurrency: int = 64, time_scale: float = 1.0,
-                 observe_timeout: float = 10.0, bake_check_interval: float = 15.0) -> None:
+                 observe_timeout: float = 10.0, bake_check_interval: float = 15.0,
+                 before_write: Callable[[], Awaitable[None]] | None = None) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.rollout = rollout
@@ -339,6 +344,9 @@ class RolloutRunner:
         self._bake_check = max(bake_check_interval, 0.001)
         self._mem = _Memory()
         self._running = False
+        self.before_write = before_write
+        """Awaited before the first gateway write of this runner (the daemon: the rollout is
+        on the status branch first, so a restart resumes it instead of planning anew)."""
         self._bot_action: AuditAction = "heal" if rollout.kind == "heal" else "apply"
         secrets = [t.endpoint.secret for t in self.targets.values()]
         self._redactor = Redactor(secrets)
@@ -472,9 +480,11 @@ class RolloutRunner:
             self._fail(bot, f"unreachable: {error}", desired_hash=target.desired_hash)
             self._record(self._bot_action, result="failed", bot=bot, reason=f"unreachable: {error}")
             return
-        if holds_config(_held(obs), target.desired, target.previous):
+        if self._holds(target, obs):
             await self._already_held(target, obs)
             return
+        if self.before_write is not None:
+            await self.before_write()
         note = f"molthub rollout {self.rollout.id}"
         for attempt in (1, 2):
             if obs.config_exists:
@@ -501,7 +511,7 @@ class RolloutRunner:
                     self._fail(bot, f"unreachable: {error}")
                     self._record(self._bot_action, result="failed", bot=bot, reason=error)
                     return
-                if holds_config(_held(obs), target.desired, target.previous):
+                if self._holds(target, obs):
                     await self._already_held(target, obs)
                     return
                 continue
@@ -517,6 +527,14 @@ class RolloutRunner:
             self._record(self._bot_action, bot=bot, hash_before=obs.config_hash,
                          hash_after=outcome.hash)
             return
+
+    @staticmethod
+    def _holds(target: BotTarget, obs: Observation) -> bool:
+        """The bot holds exactly the desired config: every leaf of it, nothing kept from the
+        config it replaces, and no path the observer would call drift (a key added by hand,
+        or one left by a superseded commit), so it needs no write."""
+        return holds_config(_held(obs), target.desired, target.previous) and not \
+            observed_drift(target.desired, obs, ignore=target.ignore)
 
     async def _already_held(self, target: BotTarget, obs: Observation) -> None:
         """The bot holds the desired config already (a restart after our write, or a hand

@@ -126,6 +126,9 @@ class BotStatus(StatusModel):
     last_applied_at: str | None = None
     last_observed_at: str | None = None  # volatile
     rollout_id: str | None = None
+    failed_commit: str | None = None
+    """The commit a rollout failed to give this bot (rejected, unhealthy): not tried again
+    until a newer commit arrives or someone resumes the fleet."""
     """The rollout that holds this bot (``Progressing``), if any."""
 
 
@@ -183,6 +186,9 @@ class Rollout(StatusModel):
     """A user promoted the canary: the bake is skipped."""
     promote_full: bool = False
     """A user promoted with ``--full``: every remaining bot goes in one wave."""
+    abort_requested_by: str | None = None
+    """Who asked to abort it (kept so that a restarted daemon finishes the abort)."""
+    abort_reason: str = ""
 
     @property
     def terminal(self) -> bool:

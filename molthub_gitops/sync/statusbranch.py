@@ -735,11 +735,16 @@ class StatusWriter:
                 if not self._queue and not self._dirty:
                     return True
                 batch = self._queue[: self.max_batch]
+                last = len(self._queue) <= self.max_batch
                 generation = self._generation
                 message = (f"molthub: status, {len(batch)} audit entries" if batch
                            else "molthub: status")
+                if not last:
+                    message = f"molthub: {len(batch)} audit entries"
                 try:
-                    snapshot = self._status().to_json_dict()  # fast; no model copy on the loop
+                    # the status goes with the last batch only: an earlier batch committed
+                    # with it would show results whose entries are not on the branch yet
+                    snapshot = self._status().to_json_dict() if last else None
                     result = await asyncio.to_thread(self.branch.publish, snapshot, batch,
                                                      message)
                 except Exception as exc:  # keep running: the next interval retries
@@ -753,7 +758,7 @@ class StatusWriter:
                 del self._queue[: len(batch)]
                 for draft in batch:
                     self._queued.discard(draft.id)
-                if self._generation == generation:
+                if last and self._generation == generation:
                     self._dirty = False
                 if not self._queue:
                     return True

@@ -14,8 +14,11 @@ from typing import Any
 
 import yaml
 
+from molthub_gitops.errors import InputError
 from molthub_gitops.gateway.sim import SimulatedFleet
 from molthub_gitops.sync.daemon import DaemonOptions
+from molthub_gitops.sync.state import DaemonStatus
+from molthub_gitops.sync.statusbranch import read_status_branch
 
 TOKEN = "e2e-gw-token-Vq3-not-for-logs-9931"
 TOKEN_ENV = "MOLTHUB_E2E_GW_TOKEN"
@@ -189,6 +192,16 @@ def audit_lines(repo_git: Path, branch: str = "molthub-status") -> list[dict[str
         text = git(repo_git, "show", f"{branch}:{name}")
         out.extend(json.loads(line) for line in text.splitlines() if line.strip())
     return out
+
+
+def branch_status(repo: ConfigRepo) -> DaemonStatus | None:
+    """The status on the status branch of ``repo``'s origin; None while the branch does not
+    exist yet (the daemon's first publish has not landed) or holds no status."""
+    try:
+        status, _ = read_status_branch(repo.origin)
+    except InputError:
+        return None
+    return status
 
 
 class Served:

@@ -25,6 +25,7 @@ from ._support import (
     TOKEN,
     ConfigRepo,
     Served,
+    branch_status,
     git,
     greeting_of,
     options,
@@ -115,7 +116,7 @@ async def test_happy_path_over_http(tmp_path: Path, fleet: SimulatedFleet,
             assert API_TOKEN not in text
 
         def flushed() -> bool:
-            status, _ = read_status_branch(repo.origin)
+            status = branch_status(repo)
             return status is not None and status.fleets["alpha"].last_synced_commit == commit
         await wait_for(flushed, what="the status on the status branch")
     assert {greeting_of(gw.config) for gw in fleet.gateways.values()} == {"v1"}

@@ -25,6 +25,7 @@ from ._support import (
     TOKEN,
     TOKEN_ENV,
     ConfigRepo,
+    branch_status,
     greeting_of,
     molthub_argv,
     start_fleet,
@@ -107,7 +108,7 @@ async def run_cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
 
 
 def branch_phase(repo: ConfigRepo) -> str | None:
-    status, _ = read_status_branch(repo.origin)
+    status = branch_status(repo)
     if status is None or "alpha" not in status.fleets:
         return None
     rollout = status.fleets["alpha"].rollout

@@ -11,6 +11,7 @@ import pytest
 import pytest_asyncio
 from e2e._support import (
     ConfigRepo,
+    branch_status,
     environ,
     git,
     greeting_of,
@@ -299,7 +300,7 @@ async def test_pause_resume_promote_and_errors(tmp_path: Path, fleet: SimulatedF
         await daemon.control("alpha", "promote", actor="test", full=True)
         await daemon.control("alpha", "resume", actor="test")
         await wait_for(lambda: phase_is(daemon, "Succeeded"), timeout=60, what="the end")
-        entries = daemon.recent_audit(200)
+    _, entries = read_status_branch(repo.origin)  # after stop(): its final flush landed
     actions = [e.action for e in entries]
     for action in ("rollout-paused", "rollout-resumed", "rollout-promoted"):
         assert action in actions
@@ -422,7 +423,7 @@ async def test_a_restarted_daemon_resumes_its_rollout_without_applying_twice(
         await wait_for(lambda: phase_is(daemon, "Baking"), what="the bake")
 
         def on_branch() -> bool:
-            status, _ = read_status_branch(repo.origin)
+            status = branch_status(repo)
             rollout = status.fleets["alpha"].rollout if status else None
             return rollout is not None and rollout.phase == "Baking"
         await wait_for(on_branch, what="the bake on the status branch")
