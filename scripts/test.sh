@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything the tests need, from scratch, then run every check CI runs:
 # a virtualenv with the package and its [dev] tools, Node 24 and the real OpenClaw gateways
-# (for the conformance suite) and Debian's chromium (for the status page's browser test),
+# (for the conformance suite), Debian's chromium (for the status page's browser test) and
+# openssh-server (for the ssh transport tests),
 # then ruff, mypy --strict, the import-linter layer contracts and pytest. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +19,13 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
   echo "installing chromium (apt) for the status page's browser test"
   apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive \
     apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
+# OpenSSH's server for the ssh transport tests (tests/sync/test_source_ssh.py; as root only).
+if ! command -v sshd >/dev/null 2>&1 && [ ! -x /usr/sbin/sshd ] && [ "$(id -u)" = 0 ] \
+    && command -v apt-get >/dev/null; then
+  echo "installing openssh-server (apt) for the ssh transport tests"
+  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends openssh-server >/dev/null
 fi
 
 step() { printf '\n== %s\n' "$*"; }

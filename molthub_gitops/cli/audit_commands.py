@@ -7,13 +7,11 @@ Exit codes: 0 the chain is intact, 1 it is broken (the first break is printed as
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from molthub_gitops.cli.git_remote import remote_options, status_branch_repo
 from molthub_gitops.cli.output import (
     EXIT_ACTION,
     EXIT_OK,
@@ -21,10 +19,9 @@ from molthub_gitops.cli.output import (
     print_error,
     write_stdout,
 )
-from molthub_gitops.errors import InputError
 
 if TYPE_CHECKING:
-    import pygit2
+    pass
 
 __all__ = ["register"]
 
@@ -41,31 +38,19 @@ def audit_group() -> None:
                    "into a temporary bare repository).")
 @click.option("--branch", default="molthub-status", show_default=True,
               help="The status branch.")
-@click.option("--token-env", metavar="NAME", default=None,
-              help="For an https URL: the environment variable holding an access token.")
+@remote_options
 @click.option("-o", "--output", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 @command_guard
-def verify_cmd(repo: str, branch: str, token_env: str | None, fmt: str) -> int:
+def verify_cmd(repo: str, branch: str, fmt: str, **remote: str | None) -> int:
     """Walk the audit segments of the status branch in order and check that every entry
     holds the hash of the one before it and its own hash matches its content: any edited,
     removed or reordered entry is reported with file:line."""
-    from molthub_gitops.sync.statusbranch import (
-        AuditVerdict,
-        fetch_status_branch,
-        is_url,
-        verify_audit,
-    )
+    from molthub_gitops.sync.statusbranch import AuditVerdict, verify_audit
 
     verdict: AuditVerdict
-    if is_url(repo):
-        callbacks = _callbacks(token_env)
-        with tempfile.TemporaryDirectory(prefix="molthub-audit-") as tmp:
-            local = fetch_status_branch(repo, Path(tmp) / "repo.git", branch,
-                                        callbacks=callbacks)
-            verdict = verify_audit(local, branch)
-    else:
-        verdict = verify_audit(Path(repo), branch)
+    with status_branch_repo(repo, branch, **remote) as (local, _, _):
+        verdict = verify_audit(local, branch)
 
     if fmt == "json":
         write_stdout(json.dumps(verdict.to_json_dict(), indent=2) + "\n")
@@ -80,19 +65,6 @@ def verify_cmd(repo: str, branch: str, token_env: str | None, fmt: str) -> int:
         write_stdout(f"audit log broken at {first.where} "
                      f"({verdict.entries} entries read)\n")
     return EXIT_OK if verdict.ok else EXIT_ACTION
-
-
-def _callbacks(token_env: str | None) -> pygit2.RemoteCallbacks | None:
-    """Credentials for fetching an https URL: a token from the environment."""
-    if not token_env:
-        return None
-    token = os.environ.get(token_env)
-    if not token:
-        raise InputError.single("unset-token", f"--token-env {token_env}: the variable is "
-                                "not set (or empty)", hint=f"export {token_env}=<token>")
-    import pygit2
-
-    return pygit2.RemoteCallbacks(credentials=pygit2.UserPass("x-access-token", token))
 
 
 def register(group: click.Group) -> None:

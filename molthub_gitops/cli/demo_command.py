@@ -16,7 +16,8 @@ from molthub_gitops.cli.output import command_guard
 from molthub_gitops.web.demo import DemoOptions, run_demo
 
 
-@click.command("demo")
+@click.command("demo", short_help="Try the sync loop: example-repo on simulated gateways, "
+                                  "with a status page.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
               help="Port of the status page.")
 @click.option("--host", default="127.0.0.1", show_default=True,

@@ -9,31 +9,14 @@ page without auto-refresh, with a note naming the status-branch commit it was bu
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import click
 
+from molthub_gitops.cli.git_remote import remote_options, status_branch_repo
 from molthub_gitops.cli.output import EXIT_OK, command_guard
 
 __all__ = ["register"]
-
-
-def _local_commit(repo_path: Path, branch: str) -> str | None:
-    """The commit ``read_status_branch`` reads: the branch itself, else origin's copy."""
-    import pygit2
-
-    try:
-        found = pygit2.discover_repository(str(repo_path))
-        if found is None:
-            return None
-        repo = pygit2.Repository(found)
-        for ref in (f"refs/heads/{branch}", f"refs/remotes/origin/{branch}"):
-            if ref in repo.references:
-                return str(repo.references[ref].peel(pygit2.Commit).id)
-    except (pygit2.GitError, KeyError, ValueError):
-        return None
-    return None
 
 
 @click.command("status-page",
@@ -44,36 +27,17 @@ def _local_commit(repo_path: Path, branch: str) -> str | None:
               help="The config repository: a local path or a URL to fetch the branch from.")
 @click.option("--branch", default="molthub-status", show_default=True,
               help="The status branch the sync daemon writes.")
-@click.option("--git-token-env", metavar="VAR", default=None,
-              help="Environment variable holding an https token for --repo URL.")
-@click.option("--git-token-file", metavar="FILE", default=None,
-              help="File holding an https token for --repo URL.")
-@click.option("--ssh-key", metavar="FILE", default=None,
-              help="Private key file for an ssh --repo URL.")
+@remote_options
 @command_guard
-def status_page_cmd(out_dir: Path, repo: str, branch: str, git_token_env: str | None,
-                    git_token_file: str | None, ssh_key: str | None) -> int:
+def status_page_cmd(out_dir: Path, repo: str, branch: str, **remote: str | None) -> int:
     """Render the sync daemon's status page (fleets, bots, rollouts, recent audit) from the
     status branch into static files: index.html, status.json, audit.json and static/.
     Publish the folder with GitHub Pages or any web server."""
     from molthub_gitops.sync.clock import SystemClock, iso
-    from molthub_gitops.sync.source import GitSource, credentials_from_refs
-    from molthub_gitops.sync.statusbranch import is_url, read_status_branch
+    from molthub_gitops.sync.statusbranch import read_status_branch
     from molthub_gitops.web.static_site import build_static_site
 
-    credentials = credentials_from_refs(token_env=git_token_env, token_file=git_token_file,
-                                        ssh_key=ssh_key)
-    with tempfile.TemporaryDirectory(prefix="molthub-status-page-") as scratch:
-        if is_url(repo):
-            source = GitSource(repo, Path(scratch), branch=branch, credentials=credentials)
-            source.open()  # a bare clone of the status branch only; GitError when it is missing
-            repo_path = source.repo_path
-            shown = source.display_url
-            commit = source.head()
-        else:
-            repo_path = Path(repo)
-            shown = repo
-            commit = _local_commit(repo_path, branch)
+    with status_branch_repo(repo, branch, **remote) as (repo_path, shown, commit):
         status, entries = read_status_branch(repo_path, branch)
         if status is None:
             from molthub_gitops.errors import InputError

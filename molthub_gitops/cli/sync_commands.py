@@ -99,6 +99,12 @@ def _source_options(fn: Any) -> Any:
         click.option("--git-token-file", metavar="FILE", help="File holding an https token."),
         click.option("--ssh-key", metavar="FILE",
                      help="Private key file for ssh:// repositories."),
+        click.option("--ssh-passphrase-env", metavar="VAR",
+                     help="Environment variable holding the passphrase of --ssh-key."),
+        click.option("--ssh-known-hosts", metavar="FILE",
+                     help="OpenSSH known_hosts file holding the ssh server's host key "
+                          "(default: ~/.ssh/known_hosts); an unknown or changed key is "
+                          "refused."),
         click.option("--provider-override", type=click.Choice(["simulated"]),
                      help="Run every fleet on this provider (demos, tests)."),
         click.option("--concurrency", type=click.IntRange(min=1), default=64,
@@ -109,7 +115,8 @@ def _source_options(fn: Any) -> Any:
     return fn
 
 
-@click.command("sync")
+@click.command("sync",
+               short_help="Run the sync daemon: Git -> gateways, staged rollouts, status.")
 @_source_options
 @click.option("--interval", metavar="DURATION",
               help="Poll interval, e.g. 2m (default: the Repository's sync.interval).")
@@ -139,7 +146,9 @@ def _source_options(fn: Any) -> Any:
 def sync_command(repo: str, branch: str, subdir: str, status_branch: str | None,
                  interval: str | None, observe_interval: str, listen: str, no_listen: bool,
                  once: bool, dry_run: bool, workdir: Path | None, git_token_env: str | None,
-                 git_token_file: str | None, ssh_key: str | None, api_token_env: str | None,
+                 git_token_file: str | None, ssh_key: str | None,
+                 ssh_passphrase_env: str | None, ssh_known_hosts: str | None,
+                 api_token_env: str | None,
                  github_secret_env: str | None, gitlab_token_env: str | None,
                  webhook_secret_env: str | None, provider_override: str | None,
                  concurrency: int, time_scale: float, verbose: bool) -> int:
@@ -156,7 +165,8 @@ def sync_command(repo: str, branch: str, subdir: str, status_branch: str | None,
     if listen_at is not None:
         parse_listen(listen_at)
     credentials = credentials_from_refs(token_env=git_token_env, token_file=git_token_file,
-                                        ssh_key=ssh_key)
+                                        ssh_key=ssh_key, ssh_passphrase_env=ssh_passphrase_env,
+                                        ssh_known_hosts=ssh_known_hosts)
     secrets = WebhookSecrets(
         github=_env_secret("--github-secret-env", github_secret_env),
         gitlab=_env_secret("--gitlab-token-env", gitlab_token_env),
@@ -174,7 +184,8 @@ def sync_command(repo: str, branch: str, subdir: str, status_branch: str | None,
     return run_sync(options)
 
 
-@click.command("plan")
+@click.command("plan",
+               short_help="What a sync would do now, per fleet and bot (writes nothing).")
 @_source_options
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Output format.")
@@ -182,7 +193,8 @@ def sync_command(repo: str, branch: str, subdir: str, status_branch: str | None,
 @command_guard
 def plan_command(repo: str, branch: str, subdir: str, status_branch: str | None,
                  workdir: Path | None, git_token_env: str | None, git_token_file: str | None,
-                 ssh_key: str | None, provider_override: str | None, concurrency: int,
+                 ssh_key: str | None, ssh_passphrase_env: str | None,
+                 ssh_known_hosts: str | None, provider_override: str | None, concurrency: int,
                  output: str, verbose: bool) -> int:
     """What `molthub sync` would do now, without doing it: fetch the branch, gate its head,
     observe every bot's Gateway and print, per fleet, the rollout that would start (wave by
@@ -196,7 +208,8 @@ def plan_command(repo: str, branch: str, subdir: str, status_branch: str | None,
     logging.basicConfig(level=logging.INFO if verbose else logging.ERROR, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     credentials = credentials_from_refs(token_env=git_token_env, token_file=git_token_file,
-                                        ssh_key=ssh_key)
+                                        ssh_key=ssh_key, ssh_passphrase_env=ssh_passphrase_env,
+                                        ssh_known_hosts=ssh_known_hosts)
     source = _repo_argument(repo)
     options = DaemonOptions(
         repo=source, workdir=(workdir or _default_workdir(source, branch)).resolve(),
@@ -296,7 +309,8 @@ def _status_text(status: Any) -> str:
     return "\n".join(lines)
 
 
-@click.command("status")
+@click.command("status",
+               short_help="Show fleets, bots and rollouts (daemon API or status branch).")
 @click.option("--server", metavar="URL", help=f"The daemon's address (default {DEFAULT_SERVER}).")
 @click.option("--repo", type=click.Path(path_type=Path),
               help="Read the status branch of this local repository instead.")
@@ -320,7 +334,8 @@ def status_command(server: str | None, repo: Path | None, branch: str, output: s
 # --------------------------------------------------------------------------- rollout
 
 
-@click.group("rollout")
+@click.group("rollout",
+             short_help="Pause, resume, promote, abort or roll back a fleet's rollout.")
 def rollout_group() -> None:
     """Pause, resume, promote, abort or roll back a fleet's rollout (via the daemon's API)."""
 

@@ -5,22 +5,48 @@ tracked branch (``+refs/heads/<branch>:refs/remotes/origin/<branch>``), so commi
 branch (the status branch included) never reach the sync loop. It speaks every transport
 libgit2 does: plain paths and ``file://``, ``git://``, ``https://`` with a token and ``ssh://``
 (or the scp form ``user@host:path``) with a key. Credentials live in :class:`GitCredentials`
-(never printed) and reach libgit2 through :meth:`GitSource.callbacks`; the URL stored in the
-clone's config has them removed. Every pygit2 error becomes a :class:`GitError` naming the
-display URL, with every credential scrubbed from its text.
+(never printed) and reach libgit2 through :meth:`GitSource.callbacks` (used for fetch and for
+the status branch's push); the URL stored in the clone's config has them removed. Every pygit2
+error becomes a :class:`GitError` naming the display URL, with every credential scrubbed from
+its text.
+
+ssh (libgit2's libssh2 transport, tested against a real OpenSSH server): the user name comes
+from the URL (``ssh://git@host/...``, default ``git``); the key is a private key file that
+libssh2 reads (the tests use OpenSSH-format ed25519 keys, with and without a passphrase), its
+passphrase read from an environment variable; agent, password and keyboard-interactive logins
+are not used.
+
+ssh host keys are always verified, never accepted blindly (pygit2's own default accepts any
+ssh host key; :class:`_Callbacks` replaces it). libgit2 matches the server's key against an
+OpenSSH ``known_hosts`` file (plain or hashed entries; ``[host]:port`` for a port other than
+22): ``GitCredentials.ssh_known_hosts`` (``--ssh-known-hosts FILE``) when given, else
+``~/.ssh/known_hosts`` of the user running the daemon (libgit2's home directory, from
+``$HOME`` at start). A host with no entry is refused with the ``ssh-keyscan`` command that adds
+one; a host whose recorded key differs is refused loudly as a possible interception, with the
+``ssh-keygen -R`` command to use if the change is expected. Neither is retried on its own. The
+file is read again on every connection. libgit2 reads ``known_hosts`` only below its home
+directory, so a file of our own is reached by pointing libgit2's (process-wide) home directory
+at ``workdir/ssh-home`` (``.ssh/known_hosts`` there links to the file) before each transfer; a
+source without it restores the previous home. One process, one ssh configuration at a time.
 
 :class:`FetchTrigger` coalesces wake-ups (webhooks, the API, the poll timer) so a burst costs
 one fetch; :func:`poll_delay` spreads polls with jitter. The API is blocking except
 :meth:`FetchTrigger.wait`; async callers run it with ``asyncio.to_thread``.
 """
-
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import hashlib
+import hmac
 import logging
+import os
 import random
 import re
+import shlex
 import shutil
+import threading
 import time
 import urllib.parse
 from collections.abc import Mapping
@@ -29,7 +55,7 @@ from pathlib import Path
 from typing import Any
 
 import pygit2
-from pygit2.enums import CredentialType, FetchPrune
+from pygit2.enums import CredentialType, FetchPrune, Option
 
 from molthub_gitops.errors import GitError, InputError, Location
 from molthub_gitops.gateway.secrets import Redactor, resolve_secret
@@ -62,7 +88,9 @@ class GitCredentials:
 
     https: Basic auth as ``username`` with ``token`` as password. ssh: the private key file
     ``ssh_key`` (its public half is ``ssh_pubkey``, or ``<ssh_key>.pub`` when that exists, or
-    derived by libssh2), unlocked with ``ssh_passphrase`` when set.
+    derived by libssh2), unlocked with ``ssh_passphrase`` when set; the server's host key is
+    checked against the OpenSSH ``known_hosts`` file ``ssh_known_hosts``, or against
+    ``~/.ssh/known_hosts`` when that is ``None`` (see the module docstring).
     """
 
     token: str | None = field(default=None, repr=False)
@@ -70,6 +98,7 @@ class GitCredentials:
     ssh_key: Path | None = None
     ssh_pubkey: Path | None = None
     ssh_passphrase: str | None = field(default=None, repr=False)
+    ssh_known_hosts: Path | None = None
 
     def __repr__(self) -> str:
         # a token given as the URL's user name comes as username + empty token: hide it too
@@ -82,6 +111,8 @@ class GitCredentials:
             parts.append(f"ssh_pubkey={str(self.ssh_pubkey)!r}")
         if self.ssh_passphrase is not None:
             parts.append("ssh_passphrase=<set>")
+        if self.ssh_known_hosts is not None:
+            parts.append(f"ssh_known_hosts={str(self.ssh_known_hosts)!r}")
         return f"GitCredentials({', '.join(parts)})"
 
     __str__ = __repr__
@@ -110,13 +141,16 @@ def credentials_from_refs(
     environ: Mapping[str, str] | None = None,
     username: str = "x-access-token",
     ssh_passphrase_env: str | None = None,
+    ssh_known_hosts: str | None = None,
 ) -> GitCredentials | None:
     """Build credentials from references (never from values on a command line).
 
     ``token_env`` / ``token_file`` name where the https token is; ``ssh_key`` is the path of a
-    private key file; ``ssh_passphrase_env`` names the variable holding its passphrase.
-    Returns ``None`` when nothing is referenced. A reference that is unset, empty or unreadable
-    is an :class:`InputError` naming the reference, never a value.
+    private key file; ``ssh_passphrase_env`` names the variable holding its passphrase;
+    ``ssh_known_hosts`` is the OpenSSH ``known_hosts`` file the ssh server's key must be in
+    (default: ``~/.ssh/known_hosts``). Returns ``None`` when nothing is referenced. A
+    reference that is unset, empty or unreadable is an :class:`InputError` naming the
+    reference, never a value.
     """
     if token_env is not None and token_file is not None:
         raise InputError.single(
@@ -138,10 +172,20 @@ def credentials_from_refs(
         raise InputError.single(
             "ssh-key-missing", "an ssh key passphrase was given without an ssh key",
             hint="give the key with --ssh-key")
-    if token is None and key_path is None:
+    known_hosts: Path | None = None
+    if ssh_known_hosts is not None:
+        known_hosts = Path(ssh_known_hosts).expanduser().absolute()
+        if not known_hosts.is_file():
+            raise InputError.single(
+                "ssh-known-hosts-missing",
+                "the ssh known_hosts file does not exist or is not a file",
+                Location(str(known_hosts)),
+                hint="create it with the server's key: ssh-keyscan [-p PORT] HOST > FILE "
+                     "(check the fingerprint with the server's administrator)")
+    if token is None and key_path is None and known_hosts is None:
         return None
     return GitCredentials(token=token, username=username, ssh_key=key_path,
-                          ssh_passphrase=passphrase)
+                          ssh_passphrase=passphrase, ssh_known_hosts=known_hosts)
 
 
 # --------------------------------------------------------------------------- URLs
@@ -178,6 +222,15 @@ def display_repo_url(url: str) -> str:
         return "<unparsable repository URL>"
 
 
+def _ssh_host_port(url: str) -> tuple[str, int]:
+    """Host and port of an ssh URL (``ssh://[user@]host[:port]/path`` or ``[user@]host:path``)."""
+    if "://" in url:
+        parts = urllib.parse.urlsplit(url)
+        return parts.hostname or "", parts.port or 22
+    match = _SCP_RE.match(url)
+    return (match.group("host") if match else ""), 22
+
+
 def _remote_url(url: str) -> str:
     """The URL stored in the clone's config: no credentials, plain paths made absolute."""
     if "://" in url or _is_scp(url):
@@ -185,34 +238,193 @@ def _remote_url(url: str) -> str:
     return str(Path(url).expanduser().resolve())
 
 
+# --------------------------------------------------------------------------- ssh host keys
+
+
+def _known_host_name(host: str, port: int) -> str:
+    """How OpenSSH names ``host:port`` in ``known_hosts``."""
+    return host if port == 22 else f"[{host}]:{port}"
+
+
+def _pattern_matches(pattern: str, name: str) -> bool:
+    """Whether a ``known_hosts`` host pattern (plain with ``*``/``?``, or hashed
+    ``|1|salt|hmac``) names ``name``."""
+    if pattern.startswith("|1|"):
+        pieces = pattern.split("|")
+        if len(pieces) != 4:
+            return False
+        try:
+            salt = base64.b64decode(pieces[2], validate=True)
+            digest = base64.b64decode(pieces[3], validate=True)
+        except (ValueError, binascii.Error):
+            return False
+        mine = hmac.new(salt, name.encode(), hashlib.sha1).digest()
+        return hmac.compare_digest(mine, digest)
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, name, flags=re.IGNORECASE) is not None
+
+
+def _recorded_key_types(path: Path, name: str) -> list[str] | None:
+    """The key types ``known_hosts`` file ``path`` records for host ``name`` (``[]``: none);
+    ``None`` when the file cannot be read."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    found: list[str] = []
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) < 3 or fields[0].startswith(("#", "@")):
+            continue  # blank, comment, malformed, @cert-authority / @revoked
+        patterns = fields[0].split(",")
+        if any(p.startswith("!") and _pattern_matches(p[1:], name) for p in patterns):
+            continue
+        if any(not p.startswith("!") and _pattern_matches(p, name) for p in patterns):
+            found.append(fields[1])
+    return found
+
+
+@dataclass(frozen=True)
+class _HostKeyCheck:
+    """The ssh server we expect and the ``known_hosts`` file libgit2 checks its key against."""
+
+    host: str
+    port: int
+    file: Path
+    own_file: bool  # --ssh-known-hosts (else libgit2's ~/.ssh/known_hosts)
+
+    @property
+    def name(self) -> str:
+        return _known_host_name(self.host, self.port)
+
+    def _keyscan(self) -> str:
+        port = f"-p {self.port} " if self.port != 22 else ""
+        return f"ssh-keyscan {port}{shlex.quote(self.host)} >> {shlex.quote(str(self.file))}"
+
+    def recorded(self) -> list[str]:
+        return _recorded_key_types(self.file, self.name) or []
+
+    def rejection(self) -> _HostKeyRejected:
+        """Why the server's key was refused, and what to do about it."""
+        recorded = _recorded_key_types(self.file, self.name)
+        if recorded:
+            return _HostKeyRejected(self.mismatch_text(recorded))
+        where = "does not exist" if recorded is None else "has no entry for it"
+        text = (f"the ssh host key of {self.name} is unknown ({self.file} {where}); refusing "
+                "to connect to an unverified server. Check the server's key fingerprint "
+                f"with its administrator, then add it: {self._keyscan()}")
+        if not self.own_file:
+            text += " (or keep the keys in a file of your own and pass --ssh-known-hosts FILE)"
+        else:
+            text += " (the file given with --ssh-known-hosts)"
+        return _HostKeyRejected(text)
+
+    def mismatch_text(self, recorded: list[str]) -> str:
+        types = ", ".join(sorted(set(recorded)))
+        name = shlex.quote(self.name)
+        return (f"HOST KEY MISMATCH: the ssh host key of {self.name} does not match the key "
+                f"recorded for it in {self.file} ({types}): the server's key was replaced, or "
+                "someone is intercepting the connection (man in the middle). Refusing to "
+                "connect. If the key was changed on purpose, check the new fingerprint with "
+                f"the server's administrator, then replace the entry: ssh-keygen -R {name} "
+                f"-f {shlex.quote(str(self.file))} && {self._keyscan()}")
+
+
+_home_lock = threading.Lock()
+# while a source points libgit2's home at its own known_hosts: (the home before, the one set)
+_home_swap: list[tuple[str | None, str]] = []
+
+
+def _current_home() -> str | None:
+    settings: Any = pygit2.settings
+    return settings.homedir  # type: ignore[no-any-return]
+
+
+def _point_libgit2_home(home: Path | None) -> None:
+    """Make libgit2 read ``.ssh/known_hosts`` below ``home`` (``None``: below the home
+    directory it had before, normally ``$HOME``). Process-wide. A home changed meanwhile by
+    someone else is left alone."""
+    settings: Any = pygit2.settings
+    option: Any = pygit2.option
+    with _home_lock:
+        if _home_swap and _current_home() != _home_swap[-1][1]:
+            _home_swap.clear()  # changed by someone else: theirs now, nothing to restore
+        if home is None:
+            if _home_swap:
+                option(Option.SET_HOMEDIR, _home_swap.pop()[0] or None)
+            return
+        before = _home_swap.pop()[0] if _home_swap else _current_home()
+        settings.homedir = str(home)
+        _home_swap.append((before, _current_home() or str(home)))
+
+
+def _libgit2_home() -> str:
+    """The home directory libgit2 reads ``.ssh/known_hosts`` from when we do not interfere."""
+    try:
+        with _home_lock:
+            current = _current_home()
+            if _home_swap and current == _home_swap[-1][1]:
+                return _home_swap[-1][0] or ""
+            return current or ""
+    except (AttributeError, pygit2.GitError, ValueError):  # libgit2 < 1.9
+        return os.path.expanduser("~")
+
+
 # --------------------------------------------------------------------------- callbacks
 
 
-class _AuthRejected(Exception):
-    """The server refused every credential we offered (raised inside a libgit2 callback)."""
+class _AuthRejected(pygit2.GitError):
+    """The server refused every credential we offered (raised inside a libgit2 callback;
+    a ``pygit2.GitError`` so that every caller of a fetch or push sees a git failure)."""
+
+    def __init__(self) -> None:
+        super().__init__("authentication failed: the server refused our credentials")
 
 
-class _NoCredentials(Exception):
+class _NoCredentials(pygit2.GitError):
     """The server asked for a credential type we have nothing for."""
 
     def __init__(self, wanted: str) -> None:
         self.wanted = wanted
-        super().__init__(wanted)
+        super().__init__(f"the server asks for {wanted}, but none is configured")
 
 
-class _DeadlinePassed(Exception):
+class _DeadlinePassed(pygit2.GitError):
     """A transfer ran past its deadline (raised inside a libgit2 progress callback)."""
+
+    def __init__(self) -> None:
+        super().__init__("timed out")
+
+
+class _HostKeyRejected(pygit2.GitError):
+    """The ssh server's host key is not the one ``known_hosts`` records (or none is)."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
 
 
 class _Callbacks(pygit2.RemoteCallbacks):
-    """Offers our credentials to libgit2, a bounded number of times, and enforces a deadline
-    while data flows."""
+    """Offers our credentials to libgit2, a bounded number of times, enforces a deadline while
+    data flows, and refuses an ssh server whose host key libgit2 did not find in
+    ``known_hosts`` (pygit2's default would accept any ssh host key)."""
 
-    def __init__(self, credentials: GitCredentials | None, deadline: float | None) -> None:
+    def __init__(self, credentials: GitCredentials | None, deadline: float | None,
+                 host_check: _HostKeyCheck | None = None) -> None:
         super().__init__()
         self._creds = credentials
         self._deadline = deadline
+        self._host_check = host_check
         self.auth_attempts = 0
+
+    def certificate_check(self, certificate: None, valid: bool, host: bytes) -> bool:
+        # ssh: ``valid`` is libgit2's verdict from known_hosts (an exact host+port+key match);
+        # https: the TLS library's verdict. Either way a False is never overridden.
+        if valid:
+            return True
+        if self._host_check is None:
+            return False
+        raise self._host_check.rejection()
 
     def credentials(
         self, url: str, username_from_url: str | None, allowed_types: CredentialType
@@ -307,6 +519,15 @@ class GitSource:
         user_secret = user if user and password is None and not self._is_ssh_url() else None
         self._redactor = Redactor(self._secret_strings(password, user_secret))
         self._repo: pygit2.Repository | None = None
+        self._ssh_host, self._ssh_port = "", 22
+        if self._is_ssh_url():
+            try:
+                self._ssh_host, self._ssh_port = _ssh_host_port(url)
+            except ValueError:
+                raise InputError.single("repo-url-invalid",
+                                        "the repository URL's port is not a number",
+                                        hint="check --repo") from None
+        self._host_check: _HostKeyCheck | None = None
 
     def __repr__(self) -> str:
         return f"GitSource({self.display_url!r}, branch={self.branch!r})"
@@ -333,11 +554,57 @@ class GitSource:
         return self._redactor.scrub(text)
 
     def callbacks(self, *, deadline: float | None = None) -> pygit2.RemoteCallbacks:
-        """Fresh libgit2 callbacks carrying our credentials (for fetch and push)."""
-        return _Callbacks(self.credentials, deadline)
+        """Fresh libgit2 callbacks carrying our credentials and our ssh host key check (for
+        fetch and push; call it right before the transfer: for ssh it points libgit2 at the
+        ``known_hosts`` file to use)."""
+        return _Callbacks(self.credentials, deadline, self._prepare_host_check())
+
+    def known_hosts_file(self) -> Path | None:
+        """The ``known_hosts`` file the ssh server's key is checked against (``None``: not
+        an ssh URL)."""
+        if not self._is_ssh_url():
+            return None
+        own = self.credentials.ssh_known_hosts if self.credentials else None
+        if own is not None:
+            return own
+        return Path(_libgit2_home() or "~") / ".ssh" / "known_hosts"
+
+    def _prepare_host_check(self) -> _HostKeyCheck | None:
+        """For ssh: make libgit2 check host keys against our ``known_hosts`` file."""
+        if not self._is_ssh_url():
+            return None
+        own = self.credentials.ssh_known_hosts if self.credentials else None
+        if own is None:
+            _point_libgit2_home(None)
+        else:
+            home = self.workdir / "ssh-home"
+            link = home / ".ssh" / "known_hosts"
+            try:
+                link.parent.mkdir(parents=True, exist_ok=True)
+                if not (link.is_symlink() and os.readlink(link) == str(own)):
+                    scratch = link.with_name(f".known_hosts.{os.getpid()}")
+                    scratch.unlink(missing_ok=True)
+                    scratch.symlink_to(own)
+                    os.replace(scratch, link)
+                _point_libgit2_home(home)
+            except OSError as exc:
+                raise GitError(f"cannot use the ssh known_hosts file {own} (linking it from "
+                               f"{link}: {exc.strerror or exc})", url=self.display_url,
+                               retryable=False) from None
+            except (AttributeError, pygit2.GitError, ValueError):
+                raise GitError("--ssh-known-hosts needs libgit2 1.9 or later (pygit2 1.17+); "
+                               "put the key in ~/.ssh/known_hosts instead",
+                               url=self.display_url, retryable=False) from None
+        file = self.known_hosts_file()
+        assert file is not None
+        check = _HostKeyCheck(self._ssh_host, self._ssh_port, file, own_file=own is not None)
+        self._host_check = check
+        return check
 
     def _error(self, action: str, exc: BaseException) -> GitError:
         """Translate a pygit2 failure; the text never holds a credential."""
+        if isinstance(exc, _HostKeyRejected):
+            return GitError(f"{action}: {exc.message}", url=self.display_url, retryable=False)
         if isinstance(exc, _AuthRejected):
             return GitError(f"{action}: authentication failed (the server refused our "
                             "credentials; check the token or key and its access to this "
@@ -350,6 +617,15 @@ class GitSource:
                             url=self.display_url, retryable=True)
         raw = self.scrub(str(exc) or exc.__class__.__name__)
         detail = raw.strip().rstrip(".")
+        check = self._host_check
+        if check is not None and _looks_like(raw, "exchange encryption keys",
+                                             "no matching host key"):
+            # libgit2 asks only for the key types known_hosts records: a server that no
+            # longer has such a key fails the key exchange before any key is compared
+            recorded = check.recorded()
+            if recorded:
+                return GitError(f"{action}: {check.mismatch_text(recorded)}",
+                                url=self.display_url, retryable=False)
         if isinstance(exc, pygit2.AuthError):
             return GitError(f"{action}: authentication failed ({detail})",
                             url=self.display_url, retryable=False)

@@ -4,7 +4,10 @@ credential handling, FetchTrigger coalescing and poll jitter."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
+import hmac
 import os
 import random
 import signal
@@ -25,6 +28,7 @@ from molthub_gitops.sync.source import (
     FetchTrigger,
     GitCredentials,
     GitSource,
+    _recorded_key_types,
     credentials_from_refs,
     display_repo_url,
     poll_delay,
@@ -367,6 +371,51 @@ def test_credentials_from_refs_failures_name_the_reference_only(tmp_path: Path) 
     assert key_info.value.problems[0].code == "ssh-key-missing"
     with pytest.raises(InputError):
         credentials_from_refs(ssh_passphrase_env="PASS", environ={"PASS": "x"})
+    with pytest.raises(InputError) as hosts_info:
+        credentials_from_refs(ssh_known_hosts=str(tmp_path / "known_absent"))
+    assert hosts_info.value.problems[0].code == "ssh-known-hosts-missing"
+    assert "ssh-keyscan" in str(hosts_info.value)
+
+
+def test_known_hosts_alone_makes_credentials(tmp_path: Path) -> None:
+    known = tmp_path / "known_hosts"
+    known.write_text("")
+    creds = credentials_from_refs(ssh_known_hosts=str(known))
+    assert creds is not None
+    assert creds.ssh_known_hosts == known
+    assert creds.ssh_key is None
+    assert f"ssh_known_hosts={str(known)!r}" in repr(creds)
+    source = GitSource("ssh://git@git.example.invalid/o/r.git", tmp_path / "w",
+                       credentials=creds)
+    assert source.known_hosts_file() == known
+    assert GitSource(str(tmp_path), tmp_path / "w2").known_hosts_file() is None
+
+
+def test_known_hosts_lookup_patterns(tmp_path: Path) -> None:
+    """The host lookup that tells an unknown host from a changed key (the key itself is
+    compared by libssh2): plain, wildcard, negated and hashed host patterns."""
+    salt = b"0123456789abcdefghij"
+    digest = hmac.new(salt, b"[git.example.org]:2222", hashlib.sha1).digest()
+    hashed = f"|1|{base64.b64encode(salt).decode()}|{base64.b64encode(digest).decode()}"
+    lines = [
+        "# comment", "",
+        "git.example.org,10.0.0.1 ssh-ed25519 AAAA",
+        "*.example.net,!bad.example.net ecdsa-sha2-nistp256 AAAA",
+        f"{hashed} ssh-rsa AAAA",
+        "@cert-authority *.example.org ssh-ed25519 AAAA",
+        "[git.example.org]:2222 ssh-ed25519 AAAA",
+        "broken-line",
+    ]
+    path = tmp_path / "known_hosts"
+    path.write_text("\n".join(lines) + "\n")
+    assert _recorded_key_types(path, "git.example.org") == ["ssh-ed25519"]
+    assert _recorded_key_types(path, "GIT.example.org") == ["ssh-ed25519"]
+    assert _recorded_key_types(path, "[git.example.org]:2222") == ["ssh-rsa", "ssh-ed25519"]
+    assert _recorded_key_types(path, "a.example.net") == ["ecdsa-sha2-nistp256"]
+    assert _recorded_key_types(path, "bad.example.net") == []
+    assert _recorded_key_types(path, "other.example.org") == []
+    assert _recorded_key_types(path, "[10.0.0.1]:22") == []
+    assert _recorded_key_types(tmp_path / "absent", "git.example.org") is None
 
 
 def make_ssh_key(folder: Path, *, with_pub: bool = True) -> Path:
