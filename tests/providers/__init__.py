@@ -1,0 +1,2 @@
+"""Tests of the deployment providers that run bots themselves (``local``: real OpenClaw
+gateway processes)."""
