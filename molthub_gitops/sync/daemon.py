@@ -711,7 +711,7 @@ class Daemon:
         target = self._target(fleet)
         if status.state == "Synced" and target is not None:
             status.synced_commit = target
-        if (previous is not None and previous.state == "Synced"
+        if (previous is not None and _held_config(previous)
                 and status.state == "OutOfSync" and holding is None
                 and previous.desired_hash == status.desired_hash
                 and fleet.last_synced_commit == target
@@ -1240,6 +1240,15 @@ def _display(url: str) -> str:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())[:500]
+
+
+def _held_config(bot: BotStatus) -> bool:
+    """Whether the bot held its desired config when last looked at: Synced, Degraded (held
+    but unhealthy), or Unreachable after a look that found no drift."""
+    if bot.state in ("Synced", "Degraded"):
+        return True
+    return bot.state == "Unreachable" and bot.observed_hash is not None \
+        and bot.drift_count == 0 and bot.synced_commit is not None
 
 
 def _drift_reason(status: BotStatus, self_heal: bool) -> str:

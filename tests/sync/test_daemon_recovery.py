@@ -200,3 +200,28 @@ async def test_an_abort_survives_a_restart(tmp_path: Path, fleet: SimulatedFleet
     assert alpha.last_failed_commit == second
     assert {greeting_of(gw.config) for gw in fleet.gateways.values()} == {"v1"}
     assert verify_audit(repo.origin).ok
+
+
+async def test_drift_of_an_unhealthy_bot_is_recorded_too(tmp_path: Path,
+                                                         fleet: SimulatedFleet) -> None:
+    repo = ConfigRepo(tmp_path / "cfg")
+    repo.set_fleet("alpha", urls(fleet), greeting="v1")
+    repo.commit("v1")
+    daemon = make_daemon(repo, tmp_path)
+    try:
+        await daemon.run_once()
+        fleet.gateways["r2"].set_healthy(False)
+        status = await daemon.run_once()
+        assert status.bots["r2"].state == "Degraded"
+        edited = dict(fleet.gateways["r2"].config)
+        edited["agents"] = {"defaults": {**edited["agents"]["defaults"],
+                                         "thinkingDefault": "high"}}
+        fleet.gateways["r2"].edit_out_of_band(edited)
+        status = await daemon.run_once()
+        entries = daemon.recent_audit(200)
+    finally:
+        await daemon.stop()
+    assert status.bots["r2"].state == "OutOfSync"
+    drift = [e for e in entries if e.action == "drift"]
+    assert [e.bot for e in drift] == ["r2"]
+    assert "agents.defaults.thinkingDefault" in drift[0].reason
