@@ -557,6 +557,23 @@ class RolloutRunner:
         self._record(self._bot_action, bot=bot, hash_before=before, hash_after=obs.config_hash,
                      reason="the gateway already held this config (not written again)")
 
+    async def _settle(self, bot: str) -> None:
+        """A bot left ``applying`` by a stopped daemon: ``applied`` (and audited) when it holds
+        the desired config, else left for ``_finish`` to drop."""
+        target = self.targets.get(bot)
+        if target is None:
+            return
+        async with self._limit:
+            obs = await self._observe(target)
+        if not (obs.reachable and self._holds(target, obs)):
+            return
+        before = self.rollout.results[bot].hash_before
+        self._mem.written.add(bot)
+        self._set(bot, "applied", desired_hash=target.desired_hash,
+                  hash_after=obs.config_hash, error=None)
+        self._record(self._bot_action, bot=bot, hash_before=before, hash_after=obs.config_hash,
+                     reason="written before the daemon stopped; found holding the config")
+
     # -- rollback -------------------------------------------------------------------------
     def _to_roll_back(self) -> list[str]:
         out = []
@@ -809,6 +826,11 @@ class RolloutRunner:
 
     async def _finish(self, phase: RolloutPhase, reason: str, *, rollback: bool) -> None:
         ro = self.rollout
+        # a bot still "applying" here comes from a daemon that stopped mid-write: find out
+        # whether the write landed before it is rolled back or dropped
+        applying = sorted(b for b, r in ro.results.items() if r.result == "applying")
+        if applying:
+            await asyncio.gather(*(self._settle(b) for b in applying))
         if rollback:
             await self._roll_back()
         dropped: BotResultKind = "skipped"

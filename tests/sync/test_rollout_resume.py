@@ -236,3 +236,26 @@ async def test_resume_in_the_bake_waits_only_what_is_left() -> None:
         assert 1200 <= later.slept < 1260
         assert all(gw.apply_count == 1 for gw in sims.gateways.values())
         assert len(audit.actions("apply", "bot-01")) == 1
+
+
+async def test_superseded_on_resume_settles_a_bot_left_applying() -> None:
+    async with fleet(6) as sims:
+        snapshot, audit = await _first_wave_then_stop(sims)
+        first_apply = min(e.seq for e in audit.actions("apply"))
+        persisted = MemoryAudit([e for e in audit.entries if e.seq < first_apply])
+        ro = _as_if_killed_mid_wave(snapshot)  # bot-02 "applying", and its write landed
+        async with pool() as gateways:
+            runner, persisted, _clock, _rec = make_runner(sims, spec(), gateways, rollout=ro,
+                                                          audit=persisted)
+            runner.control.supersede("f" * 40)  # a newer commit arrived meanwhile
+            ro = await runner.run()
+        assert ro.phase == "Superseded", ro.reason
+        assert ro.results["bot-02"].result == "applied"
+        assert ro.results["bot-02"].hash_after == sims.gateways["bot-02"].config_hash
+        [entry] = persisted.actions("apply", "bot-02")
+        assert "found holding the config" in entry.reason
+        assert config_applies(sims, "bot-02") == 1
+        # bots never written are dropped, not claimed
+        assert ro.results["bot-05"].result == "skipped"
+        assert persisted.actions("apply", "bot-05") == []
+        assert chain_ok(persisted)
