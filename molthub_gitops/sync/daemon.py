@@ -88,6 +88,8 @@ _ENSURE_TIMEOUT = 900.0
 """Seconds a provider may take to create or update a bot's runtime (``ensure``)."""
 _ENDPOINT_TIMEOUT = 60.0
 """Seconds a provider may take to say where a bot's Gateway is (``endpoint``)."""
+_AUTH_ERRORS = ("AuthenticationFailed", "PairingRequired")
+"""Observation errors after which a bot's endpoint (and its token) is resolved again."""
 _ONCE_ROUNDS = 50
 _ONCE_WAIT = 3600.0
 """``run_once`` waits at most this long for one of the rollouts to end (each is bounded by
@@ -696,6 +698,9 @@ class Daemon:
                 continue
             observation = observations.get(bot.name)
             previous = self._status.bots.get(bot.name)
+            if observation is not None and observation.error_kind in _AUTH_ERRORS:
+                # the token may have been rotated (a secret file): ask the provider again
+                self._endpoints.pop(bot.name, None)
             if observation is None:
                 error = self._endpoint_errors.get(bot.name, "no endpoint")
                 observation = Observation(url=_display(bot.gateway_url), reachable=False,

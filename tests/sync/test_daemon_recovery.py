@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from e2e._support import (
+    TOKEN,
+    TOKEN_ENV,
     ConfigRepo,
     branch_status,
     environ,
@@ -225,3 +227,33 @@ async def test_drift_of_an_unhealthy_bot_is_recorded_too(tmp_path: Path,
     drift = [e for e in entries if e.action == "drift"]
     assert [e.bot for e in drift] == ["r2"]
     assert "agents.defaults.thinkingDefault" in drift[0].reason
+
+
+async def test_a_rotated_token_file_is_read_again_after_an_auth_failure(
+        tmp_path: Path, fleet: SimulatedFleet) -> None:
+    token_file = tmp_path / "gateway-token"
+    token_file.write_text(TOKEN + "\n")
+    repo = ConfigRepo(tmp_path / "cfg")
+    repo.set_fleet("alpha", urls(fleet), greeting="v1")
+    text = repo.read("fleets/alpha.yaml")
+    assert f"env: {TOKEN_ENV}" in text
+    repo.write("fleets/alpha.yaml", text.replace(f"env: {TOKEN_ENV}", f"file: {token_file}"))
+    repo.commit("v1, token from a file")
+    daemon = make_daemon(repo, tmp_path)
+    try:
+        status = await daemon.run_once()
+        assert {b.state for b in status.bots.values()} == {"Synced"}
+        rotated = TOKEN + "-rotated"
+        for gateway in fleet.gateways.values():  # the operator restarts the gateways with
+            port = gateway.port                     # a new token ...
+            await gateway.stop()
+            gateway._token = rotated
+            await gateway.start(port=port)
+        status = await daemon.run_once()
+        assert {b.state for b in status.bots.values()} == {"Unreachable"}
+        token_file.write_text(rotated + "\n")  # ... and the secret file
+        status = await daemon.run_once()
+    finally:
+        await daemon.stop()
+    assert {b.state for b in status.bots.values()} == {"Synced"}
+    assert rotated not in status.model_dump_json()
