@@ -4,49 +4,28 @@ gate, observe, rollouts, drift, control, restart."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from e2e._support import (
     ConfigRepo,
     branch_status,
-    environ,
     git,
     greeting_of,
-    options,
-    start_fleet,
     wait_for,
 )
 
 from molthub_gitops.errors import SyncError
 from molthub_gitops.gateway.sim import SimulatedFleet
 from molthub_gitops.sync.daemon import Daemon
-from molthub_gitops.sync.providers import ProviderRegistry
 from molthub_gitops.sync.state import Rollout
 from molthub_gitops.sync.statusbranch import read_status_branch, verify_audit
 
+from ._daemon_support import edit_by_hand, fleet_fixture, make_daemon, urls
+
 BOTS = ("a1", "a2", "a3")
 
-
-@pytest_asyncio.fixture
-async def fleet() -> AsyncIterator[SimulatedFleet]:
-    sims = start_fleet(BOTS)
-    await sims.start()
-    try:
-        yield sims
-    finally:
-        await sims.stop()
-
-
-def urls(sims: SimulatedFleet) -> dict[str, str]:
-    return {name: gw.url for name, gw in sims.gateways.items()}
-
-
-def make_daemon(repo: ConfigRepo, tmp_path: Path, **kwargs: object) -> Daemon:
-    return Daemon(options(repo, tmp_path / "work", **kwargs),
-                  providers=ProviderRegistry(environ=environ()))
+fleet = fleet_fixture(BOTS)
 
 
 async def test_first_sync_rolls_every_bot_out(tmp_path: Path, fleet: SimulatedFleet) -> None:
@@ -160,10 +139,7 @@ async def test_drift_is_recorded_and_left_without_self_heal(
     daemon = make_daemon(repo, tmp_path)
     try:
         await daemon.run_once()
-        edited = dict(fleet.gateways["a2"].config)
-        edited["agents"] = {"defaults": {**edited["agents"]["defaults"],
-                                         "thinkingDefault": "high"}}
-        fleet.gateways["a2"].edit_out_of_band(edited)
+        edit_by_hand(fleet, "a2", thinkingDefault="high")
         status = await daemon.run_once()
         status = await daemon.run_once()
         entries = daemon.recent_audit(200)
@@ -186,10 +162,7 @@ async def test_self_heal_puts_a_hand_edit_back(tmp_path: Path, fleet: SimulatedF
     daemon = make_daemon(repo, tmp_path)
     try:
         await daemon.run_once()
-        edited = dict(fleet.gateways["a2"].config)
-        edited["agents"] = {"defaults": {**edited["agents"]["defaults"],
-                                         "thinkingDefault": "high"}}
-        fleet.gateways["a2"].edit_out_of_band(edited)
+        edit_by_hand(fleet, "a2", thinkingDefault="high")
         status = await daemon.run_once()
         entries = daemon.recent_audit(200)
     finally:

@@ -6,50 +6,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from e2e._support import (
     TOKEN,
     TOKEN_ENV,
     ConfigRepo,
     branch_status,
-    environ,
     greeting_of,
-    options,
-    start_fleet,
     wait_for,
 )
 
 from molthub_gitops.errors import SyncError
 from molthub_gitops.gateway.sim import SimulatedFleet
-from molthub_gitops.sync.daemon import Daemon
-from molthub_gitops.sync.providers import ProviderRegistry
 from molthub_gitops.sync.statusbranch import StatusBranch, read_status_branch, verify_audit
+
+from ._daemon_support import edit_by_hand, fleet_fixture, make_daemon, urls
 
 BOTS = ("r1", "r2", "r3")
 
-
-@pytest_asyncio.fixture
-async def fleet() -> AsyncIterator[SimulatedFleet]:
-    sims = start_fleet(BOTS)
-    await sims.start()
-    try:
-        yield sims
-    finally:
-        await sims.stop()
-
-
-def urls(sims: SimulatedFleet) -> dict[str, str]:
-    return {name: gw.url for name, gw in sims.gateways.items()}
-
-
-def make_daemon(repo: ConfigRepo, tmp_path: Path, **kwargs: Any) -> Daemon:
-    return Daemon(options(repo, tmp_path / "work", **kwargs),
-                  providers=ProviderRegistry(environ=environ()))
+fleet = fleet_fixture(BOTS)
 
 
 async def keep_refusing(sims: SimulatedFleet, bot: str) -> None:
@@ -110,10 +88,7 @@ async def test_self_heal_removes_a_key_added_by_hand(tmp_path: Path,
     daemon = make_daemon(repo, tmp_path)
     try:
         await daemon.run_once()
-        edited = dict(fleet.gateways["r2"].config)
-        edited["agents"] = {"defaults": {**edited["agents"]["defaults"],
-                                         "model": {"primary": "openai/gpt-5.4"}}}
-        fleet.gateways["r2"].edit_out_of_band(edited)
+        edit_by_hand(fleet, "r2", model={"primary": "openai/gpt-5.4"})
         status = await daemon.run_once()
         entries = daemon.recent_audit(200)
     finally:
@@ -215,10 +190,7 @@ async def test_drift_of_an_unhealthy_bot_is_recorded_too(tmp_path: Path,
         fleet.gateways["r2"].set_healthy(False)
         status = await daemon.run_once()
         assert status.bots["r2"].state == "Degraded"
-        edited = dict(fleet.gateways["r2"].config)
-        edited["agents"] = {"defaults": {**edited["agents"]["defaults"],
-                                         "thinkingDefault": "high"}}
-        fleet.gateways["r2"].edit_out_of_band(edited)
+        edit_by_hand(fleet, "r2", thinkingDefault="high")
         status = await daemon.run_once()
         entries = daemon.recent_audit(200)
     finally:

@@ -23,7 +23,7 @@ from molthub_gitops.sync.observer import (
 from molthub_gitops.sync.pool import GatewayPool
 from molthub_gitops.sync.state import BotStatus
 
-from ._h3_support import eventually, example_bots, make_bot, schema_9
+from ._observe_support import eventually, example_bots, make_bot, schema_9
 
 DESIRED = {
     "gateway": {"mode": "local", "auth": {"token": "literal-H3-observer-secret"}},

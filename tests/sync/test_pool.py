@@ -17,7 +17,7 @@ from molthub_gitops.gateway.sim import SimulatedFleet, SimulatedGateway
 from molthub_gitops.providers.base import BotEndpoint
 from molthub_gitops.sync.pool import GatewayPool, collector_paused
 
-from ._h3_support import eventually, free_port
+from ._observe_support import eventually, free_port
 
 TOKEN = "tok-H3-pool-very-distinctive-9931"
 CONFIG = {"gateway": {"mode": "local"}, "messages": {"ackReactionScope": "all"}}

@@ -20,7 +20,7 @@ from molthub_gitops.providers.existing import ExistingProvider
 from molthub_gitops.sync.pool import GatewayPool
 from molthub_gitops.sync.providers import ProviderRegistry, known_providers
 
-from ._h3_support import eventually, example_bots, make_bot, schema_9
+from ._observe_support import eventually, example_bots, make_bot, schema_9
 
 TOKEN = "tok-H3-providers-distinctive-8812"
 SMALL = {"gateway": {"mode": "local"}, "messages": {"ackReactionScope": "all"}}

@@ -1,4 +1,4 @@
-"""Shared helpers of the pool, observer and provider tests (H3): rendered example bots, bots
+"""Shared helpers of the pool, observer and provider tests: rendered example bots, bots
 with a custom gateway access, free ports and bounded waits."""
 
 from __future__ import annotations
