@@ -72,18 +72,21 @@ class RenderedBot:
 class _JSONText:
     """A config not built yet: its canonical JSON text (see :func:`config_from_json`)."""
 
-    __slots__ = ("text",)
+    __slots__ = ("keep", "text")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, keep: bool = True) -> None:
         self.text = text
+        self.keep = keep
 
 
-def config_from_json(text: str) -> dict[str, Any]:
-    """A value for :attr:`RenderedBot.config` that is decoded from ``text`` on first access.
+def config_from_json(text: str, *, keep: bool = True) -> dict[str, Any]:
+    """A value for :attr:`RenderedBot.config` that is decoded from ``text`` on first access
+    (and kept; with ``keep=False`` decoded again on every access, so a long-lived bot holds
+    only the text: the sync daemon keeps thousands).
 
     (Typed as the dict it stands for: only :class:`RenderedBot` ever sees the wrapper.)
     """
-    return cast(dict[str, Any], _JSONText(text))
+    return cast(dict[str, Any], _JSONText(text, keep))
 
 
 class _LazyConfig:
@@ -98,8 +101,10 @@ class _LazyConfig:
         d = obj.__dict__
         value = d["config"]
         if type(value) is _JSONText:
+            keep = value.keep
             value = json.loads(value.text)
-            d["config"] = value
+            if keep:
+                d["config"] = value
         return cast(dict[str, Any], value)
 
     def __set__(self, obj: object, value: dict[str, Any]) -> None:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import random
@@ -45,7 +46,8 @@ from molthub_gitops.gateway.operations import Observation
 from molthub_gitops.model.documents import RolloutSpec, parse_duration
 from molthub_gitops.plan.drift import effective_config, filled_paths
 from molthub_gitops.providers.base import BotEndpoint
-from molthub_gitops.render.types import RenderedBot
+from molthub_gitops.render.canonical import canonical_json
+from molthub_gitops.render.types import RenderedBot, config_from_json
 from molthub_gitops.repo.validate import CommitVerdict, validate_commit
 from molthub_gitops.report.outcome import Outcome
 from molthub_gitops.sync.audit import AuditDraft, AuditEntry
@@ -90,6 +92,8 @@ _ENDPOINT_TIMEOUT = 60.0
 """Seconds a provider may take to say where a bot's Gateway is (``endpoint``)."""
 _AUTH_ERRORS = ("AuthenticationFailed", "PairingRequired")
 """Observation errors after which a bot's endpoint (and its token) is resolved again."""
+_OBSERVE_CHUNK = 1000
+"""Bots observed together in a pass (bounds the memory of a pass over a large fleet)."""
 _ONCE_ROUNDS = 50
 _ONCE_WAIT = 3600.0
 """``run_once`` waits at most this long for one of the rollouts to end (each is bounded by
@@ -157,7 +161,7 @@ def _render_of(verdict: CommitVerdict, commit: str) -> _Render | None:
     if repo is None or verdict.outcome.stage in ("load", "render"):
         return None
     spec = repo.repository.doc.spec
-    bots = {b.name: b for b in verdict.bots}
+    bots = {b.name: _slim(b) for b in verdict.bots}
     fleets: dict[str, _FleetInfo] = {}
     for name, sd in sorted(repo.fleets.items()):
         fs = sd.doc.spec
@@ -174,6 +178,15 @@ def _render_of(verdict: CommitVerdict, commit: str) -> _Render | None:
         interval = DEFAULT_INTERVAL
     return _Render(commit=verdict.commit or commit, bots=bots, fleets=fleets,
                    status_branch=spec.status_branch, interval=interval)
+
+
+def _slim(bot: RenderedBot) -> RenderedBot:
+    """The bot as the daemon keeps it between passes: its config as canonical JSON text,
+    decoded when read and not kept (10,000 decoded configs would be about 150 MB), without
+    the renderer's caches and provenance."""
+    text = canonical_json(bot.config).decode()
+    return dataclasses.replace(bot, config=config_from_json(text, keep=False), provenance={},
+                               section_json={}, section_values={})
 
 
 def gate_problems(outcome: Outcome, limit: int = GATE_PROBLEMS) -> list[str]:
@@ -314,7 +327,9 @@ class Daemon:
             raise
         self.metrics.fetch("ok")
         verdict = await self._validate(head)
-        first = _render_of(verdict, head)
+        first = await asyncio.to_thread(_render_of, verdict, head)
+        if first is not None:
+            self._renders[head] = first
         branch = self.options.status_branch or (
             first.status_branch if first is not None else DEFAULT_STATUS_BRANCH)
         self._status.status_branch = branch
@@ -471,7 +486,7 @@ class Daemon:
             await self._refresh()
             self._mark_dirty()
             return
-        render = _render_of(verdict, commit)
+        render = self._renders.get(commit) or await asyncio.to_thread(_render_of, verdict, commit)
         assert render is not None
         self._renders[commit] = render
         if self._status.applied_commit != commit:
@@ -506,7 +521,7 @@ class Daemon:
         except MolthubError as exc:
             log.warning("cannot render %s: %s", commit[:12], exc)
             return None
-        render = _render_of(verdict, commit)
+        render = await asyncio.to_thread(_render_of, verdict, commit)
         if render is not None:
             self._renders[commit] = render
         return render
@@ -684,8 +699,16 @@ class Daemon:
     async def _observe_pass(self) -> None:
         """Observe every bot once and classify it; record drift."""
         started = self.clock.monotonic()
+        desired = self._desired_bots()
+        for first in range(0, len(desired), _OBSERVE_CHUNK):
+            await self._observe_chunk(desired[first:first + _OBSERVE_CHUNK])
+        self.metrics.observe_pass(self.clock.monotonic() - started)
+        self._mark_dirty()
+
+    async def _observe_chunk(self, bots: list[RenderedBot]) -> None:
+        """Observe and classify ``bots`` (a slice of a pass: a pass over 10,000 bots never
+        holds every gateway's config at once)."""
         epochs = dict(self._epoch)
-        bots = self._desired_bots()
         endpoints = await self._endpoints_for(bots)
         observations = await self.pool.observe_many(
             list(endpoints.values()), timeout=self.options.observe_timeout)
@@ -706,8 +729,6 @@ class Daemon:
                 observation = Observation(url=_display(bot.gateway_url), reachable=False,
                                           error=error, error_kind="ProviderError")
             self._status.bots[bot.name] = self._assess(bot, observation, previous, fleet, now)
-        self.metrics.observe_pass(self.clock.monotonic() - started)
-        self._mark_dirty()
 
     def _assess(self, bot: RenderedBot, observation: Observation, previous: BotStatus | None,
                 fleet: FleetStatus, now: str) -> BotStatus:
