@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import hashlib
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -298,7 +299,10 @@ class _Halt(Exception):
 class _Memory:
     """What the runner knows only in memory (lost on a crash, not needed for correctness)."""
 
-    before: dict[str, dict[str, Any]] = field(default_factory=dict)
+    before: dict[str, str] = field(default_factory=dict)
+    """Each written bot's config as observed before the write (JSON text: a rollout over
+    thousands of bots keeps one per bot until it ends), for rollback without a previous
+    render."""
     written: set[str] = field(default_factory=set)
     marks: int = 0
 
@@ -487,8 +491,8 @@ class RolloutRunner:
             await self.before_write()
         note = f"molthub rollout {self.rollout.id}"
         for attempt in (1, 2):
-            if obs.config_exists:
-                self._mem.before[bot] = _strip_meta(_held(obs))
+            if obs.config_exists and target.previous is None:
+                self._mem.before[bot] = json.dumps(_strip_meta(_held(obs)))
             self._set(bot, "applying", hash_before=obs.config_hash,
                       desired_hash=target.desired_hash, error=None)
             try:
@@ -591,10 +595,11 @@ class RolloutRunner:
     async def _roll_back_bot(self, bot: str) -> None:
         async with self._limit:
             target = self.targets.get(bot)
-            restore = None
+            restore: dict[str, Any] | None = None
             if target is not None:
+                before = self._mem.before.get(bot)
                 restore = (dict(target.previous) if target.previous is not None
-                           else self._mem.before.get(bot))
+                           else json.loads(before) if before is not None else None)
             if target is None or restore is None:
                 self._set(bot, "rollback-failed",
                           error="no previous config known to put back")
