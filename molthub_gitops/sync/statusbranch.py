@@ -17,8 +17,8 @@ their tip, re-chaining our entries after theirs and trying again (bounded attemp
 backoff). :class:`StatusWriter` is the daemon's :class:`~molthub_gitops.sync.audit.AuditSink`:
 it queues events and publishes them with the status in batches. :func:`read_status_branch`
 and :func:`verify_audit` read a local repository without fetching (``molthub status-page``,
-``molthub audit verify``); :func:`fetch_status_branch` brings a remote branch into a fresh
-bare repository first.
+``molthub audit verify``; for a URL they first clone the branch with the daemon's
+:class:`~molthub_gitops.sync.source.GitSource`).
 
 Scrubbing secrets out of reasons and errors is the caller's job (drafts arrive scrubbed);
 this module only keeps credentials of remote URLs out of its own error messages.
@@ -66,7 +66,6 @@ __all__ = [
     "StatusBranch",
     "StatusSnapshot",
     "StatusWriter",
-    "fetch_status_branch",
     "is_url",
     "read_status_branch",
     "scrub_url",
@@ -841,23 +840,3 @@ def is_url(text: str) -> bool:
     """Whether ``text`` names a remote repository (``scheme://`` or scp-like ``user@host:``)."""
     return bool(_URL_LIKE.match(text))
 
-
-def fetch_status_branch(url: str, dest: Path, branch: str = DEFAULT_BRANCH, *,
-                        callbacks: pygit2.RemoteCallbacks | None = None) -> Path:
-    """Create a bare repository at ``dest`` holding only ``branch`` of the repository at
-    ``url`` (as ``refs/heads/<branch>``); returns ``dest``. :class:`InputError` when the
-    repository cannot be read or has no such branch (the message never holds credentials)."""
-    shown = scrub_url(url)
-    repo = pygit2.init_repository(str(dest), bare=True)
-    try:
-        remote = repo.remotes.create_anonymous(url)
-        remote.fetch([f"+refs/heads/{branch}:refs/heads/{branch}"], callbacks=callbacks)
-    except (pygit2.GitError, ValueError, KeyError) as exc:
-        raise InputError.single(
-            "cannot-fetch", f"{shown}: cannot fetch {branch!r}: {scrub_url(str(exc))}",
-            hint="check the URL and your access to it") from None
-    if f"refs/heads/{branch}" not in repo.references:
-        raise InputError.single(
-            "no-status-branch", f"{shown} has no branch {branch!r}",
-            hint="the sync daemon creates it on its first publish; check --branch")
-    return dest
