@@ -8,10 +8,11 @@ import json
 import os
 import subprocess
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest_asyncio
 import yaml
 
 from molthub_gitops.errors import InputError
@@ -146,6 +147,21 @@ class ConfigRepo:
 
 def start_fleet(names: Sequence[str], **kwargs: Any) -> SimulatedFleet:
     return SimulatedFleet(names=list(names), token=TOKEN, config=INITIAL, **kwargs)
+
+
+def fleet_fixture(bots: Sequence[str]) -> Callable[[], AsyncIterator[SimulatedFleet]]:
+    """A ``fleet`` fixture: simulated gateways named ``bots``, started and stopped."""
+
+    @pytest_asyncio.fixture
+    async def fleet() -> AsyncIterator[SimulatedFleet]:
+        sims = start_fleet(bots)
+        await sims.start()
+        try:
+            yield sims
+        finally:
+            await sims.stop()
+
+    return fleet  # type: ignore[no-any-return]
 
 
 def options(repo: ConfigRepo, workdir: Path, **kwargs: Any) -> DaemonOptions:

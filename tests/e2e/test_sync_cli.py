@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import click
-import pytest_asyncio
 from click.testing import CliRunner, Result
 
 from molthub_gitops.cli import sync_commands
@@ -21,24 +19,16 @@ from ._support import (
     TOKEN_ENV,
     ConfigRepo,
     Served,
+    fleet_fixture,
     git,
     greeting_of,
     options,
-    start_fleet,
     wait_for,
 )
 
 BOTS = ("c1", "c2")
 
-
-@pytest_asyncio.fixture
-async def fleet() -> AsyncIterator[SimulatedFleet]:
-    sims = start_fleet(BOTS)
-    await sims.start()
-    try:
-        yield sims
-    finally:
-        await sims.stop()
+fleet = fleet_fixture(BOTS)
 
 
 def group() -> click.Group:

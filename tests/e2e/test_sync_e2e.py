@@ -26,10 +26,10 @@ from ._support import (
     ConfigRepo,
     Served,
     branch_status,
+    fleet_fixture,
     git,
     greeting_of,
     options,
-    start_fleet,
     wait_for,
 )
 
@@ -38,15 +38,7 @@ HOOK_SECRET = "e2e-hook-secret-Pw7-never-shown-2208"
 PAYLOADS = (Path(__file__).resolve().parents[1] / "data",
             Path("/work/shared/data"))
 
-
-@pytest_asyncio.fixture
-async def fleet() -> AsyncIterator[SimulatedFleet]:
-    sims = start_fleet(BOTS)
-    await sims.start()
-    try:
-        yield sims
-    finally:
-        await sims.stop()
+fleet = fleet_fixture(BOTS)
 
 
 @pytest_asyncio.fixture

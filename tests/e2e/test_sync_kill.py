@@ -10,12 +10,10 @@ import contextlib
 import json
 import os
 import signal
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest_asyncio
 
 from molthub_gitops.gateway.sim import SimulatedFleet
 from molthub_gitops.sync.statusbranch import read_status_branch
@@ -26,24 +24,16 @@ from ._support import (
     TOKEN_ENV,
     ConfigRepo,
     branch_status,
+    fleet_fixture,
     greeting_of,
     molthub_argv,
-    start_fleet,
     wait_for,
 )
 
 BOTS = ("k1", "k2", "k3", "k4")
 API_ENV = "MOLTHUB_E2E_API_TOKEN"
 
-
-@pytest_asyncio.fixture
-async def fleet() -> AsyncIterator[SimulatedFleet]:
-    sims = start_fleet(BOTS)
-    await sims.start()
-    try:
-        yield sims
-    finally:
-        await sims.stop()
+fleet = fleet_fixture(BOTS)
 
 
 class Daemon:

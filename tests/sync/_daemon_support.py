@@ -3,31 +3,16 @@ a daemon on a test repository, and a hand edit of one gateway's config."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import pytest_asyncio
-from e2e._support import ConfigRepo, environ, options, start_fleet
+from e2e._support import ConfigRepo, environ, fleet_fixture, options
 
 from molthub_gitops.gateway.sim import SimulatedFleet
 from molthub_gitops.sync.daemon import Daemon
 from molthub_gitops.sync.providers import ProviderRegistry
 
-
-def fleet_fixture(bots: Sequence[str]) -> Callable[[], AsyncIterator[SimulatedFleet]]:
-    """A ``fleet`` fixture: simulated gateways named ``bots``, started and stopped."""
-
-    @pytest_asyncio.fixture
-    async def fleet() -> AsyncIterator[SimulatedFleet]:
-        sims = start_fleet(bots)
-        await sims.start()
-        try:
-            yield sims
-        finally:
-            await sims.stop()
-
-    return fleet  # type: ignore[no-any-return]
+__all__ = ["edit_by_hand", "fleet_fixture", "make_daemon", "urls"]
 
 
 def urls(sims: SimulatedFleet) -> dict[str, str]:
